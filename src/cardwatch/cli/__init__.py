@@ -1,0 +1,14 @@
+"""``cardwatch``: one command with a verb per job. Each verb lives in a module of this package
+named for what it does; importing the module registers the verb on ``app``."""
+
+from __future__ import annotations
+
+from cardwatch.cli.app import app
+
+# Verb modules register themselves on import; keep one line per module, sorted.
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
