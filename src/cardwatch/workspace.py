@@ -27,7 +27,7 @@ class Workspace:
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Workspace:
-        """The workspace at ``home``, ``$CARDWATCH_HOME`` or ``./.cardwatch``, created if missing."""
+        """The workspace at ``home``, ``$CARDWATCH_HOME`` or ``./.cardwatch``; made if missing."""
         chosen = home or os.environ.get("CARDWATCH_HOME") or ".cardwatch"
         ws = cls(Path(chosen).expanduser().resolve())
         for d in (ws.home, ws.history_dir, ws.models_dir, ws.rules_dir, ws.secrets_dir):
