@@ -18,6 +18,7 @@ __all__ = [
     "luhn_valid",
     "mask",
     "mask_pans_in",
+    "safe_text",
     "tokenise",
 ]
 
@@ -99,3 +100,18 @@ def mask_pans_in(text: str) -> str:
         return mask(digits) if luhn_valid(digits) else m.group(0)
 
     return _PAN_IN_TEXT.sub(_sub, text)
+
+
+def safe_text(value: object) -> str:
+    """Any value made safe to show: card-length digit runs masked even when they fail Luhn
+    (a mistyped PAN is still a PAN), PANs inside text masked.
+
+    >>> safe_text("4111111111111112"), safe_text(None), safe_text(12.5)
+    ('411111******1112', '', '12.5')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = str(value)
+    if text.isdigit() and 12 <= len(text) <= 19:
+        return mask(text)
+    return mask_pans_in(text)

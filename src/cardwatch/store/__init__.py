@@ -1,0 +1,1 @@
+"""Storage adapters: operational database, transaction history, profile state."""
