@@ -1,0 +1,351 @@
+"""``SqlStore``: the operational store on SQLite (default) or PostgreSQL, via SQLAlchemy Core.
+
+Decisions, labels, the outbox, links and controls live here; alerts, cases, users, the audit
+trail and breaches are in ``sql_cases``. Each public method is one short transaction. Races are
+settled by the database, not by locks in this process, so several service processes may share one
+PostgreSQL: a duplicate authorisation loses on the unique keys and reads the winner's decision; a
+link is consumed and an outbox message claimed by a conditional UPDATE whose row count says who won.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from cardwatch.schema import Action, Decision, Reason, Transaction
+from cardwatch.store import tables as t
+from cardwatch.store.base import DEFAULT_LEASE, default_idempotency_key
+from cardwatch.store.database import WRITE_OPTION, make_engine, upgrade
+from cardwatch.store.records import (
+    Control,
+    DecisionRecord,
+    Effects,
+    Label,
+    Link,
+    OutboxDraft,
+    OutboxMessage,
+    new_id,
+)
+from cardwatch.store.rows import as_record, as_row
+from cardwatch.store.sql_cases import CasesMixin
+from cardwatch.workspace import Workspace
+
+__all__ = ["SqlStore", "open_store"]
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+class SqlStore(CasesMixin):
+    """The store on one SQLAlchemy engine. ``SqlStore.open(url)`` migrates and connects."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+
+    @classmethod
+    def open(cls, url: str, migrate: bool = True, **engine_kwargs: Any) -> SqlStore:
+        """Connect to ``url`` (and bring its schema to the latest migration, by default)."""
+        engine = make_engine(url, **engine_kwargs)
+        if migrate:
+            upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _write(self) -> Any:
+        return self._writer.begin()
+
+    def _read(self) -> Any:
+        return self.engine.connect()
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def record_decision(
+        self,
+        decision: Decision,
+        txn: Transaction,
+        idempotency_key: str | None = None,
+        iso_key: str | None = None,
+        *,
+        now: datetime | None = None,
+        stand_in: bool = False,
+        effects: Effects | None = None,
+    ) -> Decision:
+        key = idempotency_key or default_idempotency_key(txn.txn_id)
+        existing = self.find_decision_by_key(key, iso_key)
+        if existing is not None:
+            return existing
+        stored = dataclasses.replace(
+            decision,
+            reasons=list(decision.reasons),
+            decision_id=decision.decision_id or new_id("dec"),
+        )
+        row = {
+            "decision_id": stored.decision_id,
+            "txn_id": txn.txn_id,
+            "card_id": txn.card_id,
+            "customer_id": txn.customer_id,
+            "merchant_id": txn.merchant_id,
+            "merchant_name": txn.merchant_name,
+            "amount": txn.amount,
+            "currency": txn.currency,
+            "timestamp": txn.timestamp,
+            "action": str(stored.action),
+            "response_code": stored.response_code,
+            "score": float(stored.score),
+            "reasons": [{"code": r.code, "message": r.message} for r in stored.reasons],
+            "idempotency_key": key,
+            "iso_key": iso_key,
+            "reversed": False,
+            "reversed_at": None,
+            "stand_in": stand_in,
+            "created_at": now or datetime.now(UTC),
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(insert(t.decisions).values(row))
+                if effects is not None:
+                    self._insert_effects(conn, effects, row["created_at"])
+        except IntegrityError:
+            # Lost a race with the same authorisation: answer what the winner stored.
+            winner = self.find_decision_by_key(key, iso_key)
+            if winner is None:
+                raise
+            return winner
+        return stored
+
+    def _insert_effects(self, conn: Connection, effects: Effects, now: datetime) -> None:
+        if effects.links:
+            conn.execute(insert(t.links), [as_row(x) for x in effects.links])
+        if effects.outbox:
+            conn.execute(insert(t.outbox), [self._outbox_row(d, now) for d in effects.outbox])
+        if effects.alerts:
+            conn.execute(insert(t.alerts), [as_row(a) for a in effects.alerts])
+
+    def find_decision_by_key(
+        self, idempotency_key: str | None = None, iso_key: str | None = None
+    ) -> Decision | None:
+        conditions = []
+        if idempotency_key is not None:
+            conditions.append(t.decisions.c.idempotency_key == idempotency_key)
+        if iso_key is not None:
+            conditions.append(t.decisions.c.iso_key == iso_key)
+        if not conditions:
+            return None
+        with self._read() as conn:
+            row = conn.execute(select(t.decisions).where(or_(*conditions)).limit(1)).first()
+        return _decision(row._mapping) if row is not None else None
+
+    def decision_record(self, decision_id: str) -> DecisionRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(t.decisions).where(t.decisions.c.decision_id == decision_id)
+            ).first()
+        return _decision_record(row._mapping) if row is not None else None
+
+    def decisions_for_card(self, card_id: str, limit: int = 50) -> list[DecisionRecord]:
+        query = (
+            select(t.decisions)
+            .where(t.decisions.c.card_id == card_id)
+            .order_by(t.decisions.c.timestamp.desc(), t.decisions.c.created_at.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_decision_record(r._mapping) for r in conn.execute(query)]
+
+    def mark_reversed(self, decision_id: str, at: datetime) -> bool:
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.decisions)
+                .where(t.decisions.c.decision_id == decision_id, t.decisions.c.reversed.is_(False))
+                .values(reversed=True, reversed_at=at)
+            )
+        return result.rowcount == 1
+
+    # -- labels ---------------------------------------------------------------------------------
+
+    def add_label(self, label: Label) -> None:
+        with self._write() as conn:
+            conn.execute(insert(t.labels).values(as_row(label)))
+
+    def labels_known_at(self, at: datetime) -> list[Label]:
+        query = (
+            select(t.labels)
+            .where(t.labels.c.reported_at <= at)
+            .order_by(t.labels.c.reported_at, t.labels.c.label_id)
+        )
+        with self._read() as conn:
+            return [as_record(Label, r._mapping) for r in conn.execute(query)]
+
+    # -- outbox ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _outbox_row(draft: OutboxDraft, now: datetime) -> dict[str, Any]:
+        return {
+            **as_row(draft),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+
+    def enqueue(
+        self, drafts: Sequence[OutboxDraft], now: datetime, links: Iterable[Link] = ()
+    ) -> list[int]:
+        link_rows = [as_row(x) for x in links]
+        ids: list[int] = []
+        with self._write() as conn:
+            if link_rows:
+                conn.execute(insert(t.links), link_rows)
+            for draft in drafts:
+                result = conn.execute(
+                    insert(t.outbox).values(self._outbox_row(draft, now)).returning(t.outbox.c.id)
+                )
+                ids.append(result.scalar_one())
+        return ids
+
+    def claim_due(
+        self, now: datetime, limit: int = 100, lease: timedelta = DEFAULT_LEASE
+    ) -> list[OutboxMessage]:
+        c = t.outbox.c
+        due = (
+            select(t.outbox)
+            .where(c.status == "pending", c.next_attempt_at <= now)
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            candidates = [as_record(OutboxMessage, r._mapping) for r in conn.execute(due)]
+        claimed: list[OutboxMessage] = []
+        hidden_until = _utc(now) + lease
+        with self._write() as conn:
+            for msg in candidates:
+                # ``attempts`` is the row's version: only one claimer can move it on.
+                result = conn.execute(
+                    update(t.outbox)
+                    .where(c.id == msg.id, c.status == "pending", c.attempts == msg.attempts)
+                    .values(attempts=msg.attempts + 1, next_attempt_at=hidden_until)
+                )
+                if result.rowcount == 1:
+                    msg.attempts += 1
+                    msg.next_attempt_at = hidden_until
+                    claimed.append(msg)
+        return claimed
+
+    def mark_sent(self, message_id: int, at: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == message_id)
+                .values(status="sent", sent_at=at, last_error=None)
+            )
+
+    def mark_failed(self, message_id: int, error: str, retry_at: datetime | None) -> None:
+        values: dict[str, Any] = {"last_error": error[:2000]}
+        if retry_at is None:
+            values["status"] = "dead"
+        else:
+            values["next_attempt_at"] = retry_at
+        with self._write() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == message_id).values(**values))
+
+    def outbox_messages(
+        self, status: str | None = None, card_id: str | None = None, limit: int = 100
+    ) -> list[OutboxMessage]:
+        query = select(t.outbox).order_by(t.outbox.c.id).limit(limit)
+        if status is not None:
+            query = query.where(t.outbox.c.status == status)
+        if card_id is not None:
+            query = query.where(t.outbox.c.card_id == card_id)
+        with self._read() as conn:
+            return [as_record(OutboxMessage, r._mapping) for r in conn.execute(query)]
+
+    # -- links ----------------------------------------------------------------------------------
+
+    def create_link(self, link: Link) -> None:
+        with self._write() as conn:
+            conn.execute(insert(t.links).values(as_row(link)))
+
+    def get_link(self, link_id: str) -> Link | None:
+        with self._read() as conn:
+            row = conn.execute(select(t.links).where(t.links.c.link_id == link_id)).first()
+        return as_record(Link, row._mapping) if row is not None else None
+
+    def consume_link(self, link_id: str, at: datetime) -> Link | None:
+        c = t.links.c
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.links)
+                .where(c.link_id == link_id, c.used_at.is_(None), c.expires_at > at)
+                .values(used_at=at)
+            )
+            if result.rowcount != 1:
+                return None
+            row = conn.execute(select(t.links).where(c.link_id == link_id)).one()
+        return as_record(Link, row._mapping)
+
+    # -- controls -------------------------------------------------------------------------------
+
+    def add_control(self, control: Control) -> Control:
+        with self._write() as conn:
+            conn.execute(insert(t.controls).values(as_row(control)))
+        return control
+
+    def revoke_control(self, control_id: str, at: datetime) -> bool:
+        c = t.controls.c
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.controls)
+                .where(c.control_id == control_id, c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+        return result.rowcount == 1
+
+    def controls_of(self, card_id: str) -> list[Control]:
+        c = t.controls.c
+        query = select(t.controls).where(c.card_id == card_id).order_by(c.created_at, c.control_id)
+        with self._read() as conn:
+            return [as_record(Control, r._mapping) for r in conn.execute(query)]
+
+
+def _decision(row: Mapping[str, Any]) -> Decision:
+    return Decision(
+        txn_id=row["txn_id"],
+        action=Action(row["action"]),
+        response_code=row["response_code"],
+        score=row["score"],
+        reasons=[Reason(r["code"], r["message"]) for r in row["reasons"]],
+        decision_id=row["decision_id"],
+    )
+
+
+def _decision_record(row: Mapping[str, Any]) -> DecisionRecord:
+    return DecisionRecord(
+        decision=_decision(row),
+        card_id=row["card_id"],
+        customer_id=row["customer_id"],
+        merchant_id=row["merchant_id"],
+        merchant_name=row["merchant_name"],
+        amount=row["amount"],
+        currency=row["currency"],
+        timestamp=row["timestamp"],
+        idempotency_key=row["idempotency_key"],
+        iso_key=row["iso_key"],
+        stand_in=row["stand_in"],
+        created_at=row["created_at"],
+        reversed_at=row["reversed_at"],
+    )
+
+
+def open_store(workspace: Workspace) -> SqlStore:
+    """The workspace's store: ``$CARDWATCH_DATABASE_URL`` (PostgreSQL) or its SQLite file."""
+    return SqlStore.open(workspace.database_url)
