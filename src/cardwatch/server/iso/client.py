@@ -35,6 +35,9 @@ def _utcnow() -> datetime:
 class IsoClient:
     """One TCP connection to an ISO 8583 host.
 
+    Answers are matched to requests by STAN and answer MTI (0100 → 0110); anything else that
+    arrives is kept in ``unmatched``.
+
     >>> client = IsoClient("127.0.0.1", 8583)
     >>> client.next_stan(), client.next_stan()
     ('000001', '000002')
@@ -58,6 +61,7 @@ class IsoClient:
         self.unmatched: list[IsoFields] = []  # answers nobody was waiting for
         self._stans = itertools.count(first_stan)
         self._pending: dict[str, asyncio.Future[IsoFields]] = {}
+        self._expected: dict[str, str | None] = {}  # STAN → the answer MTI awaited
         self._reader_task: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._closed_reason: str = "not connected"
@@ -113,12 +117,14 @@ class IsoClient:
             raise ValueError(f"STAN {stan} is already in flight on this connection")
         future: asyncio.Future[IsoFields] = asyncio.get_running_loop().create_future()
         self._pending[stan] = future
+        self._expected[stan] = _answer_mti(payload)
         try:
             await self.write_bytes(frame(payload))
             async with asyncio.timeout(self.timeout_s):
                 return await future
         finally:
             self._pending.pop(stan, None)
+            self._expected.pop(stan, None)
 
     async def write_bytes(self, data: bytes) -> None:
         """Write raw bytes to the connection (tests use it to send broken frames)."""
@@ -200,8 +206,14 @@ class IsoClient:
                     doc, _ = iso8583.decode(payload, SPEC)
                 except iso8583.DecodeError:
                     continue
-                future = self._pending.get(doc.get("11", ""))
-                if future is not None and not future.done():
+                stan = doc.get("11", "")
+                future = self._pending.get(stan)
+                expected = self._expected.get(stan)
+                if (
+                    future is not None
+                    and not future.done()
+                    and (expected is None or doc.get("t") == expected)
+                ):
                     future.set_result(doc)
                 else:
                     self.unmatched.append(doc)
@@ -215,3 +227,11 @@ class IsoClient:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ConnectionError(reason))
+
+
+def _answer_mti(payload: bytes) -> str | None:
+    """The MTI an answer to ``payload`` carries, when its first four bytes are a request MTI."""
+    mti = payload[:4].decode("ascii", "replace")
+    if len(mti) == 4 and mti.isdigit() and mti[2] in "02":
+        return mti[:2] + str(int(mti[2]) + 1) + "0"
+    return None
