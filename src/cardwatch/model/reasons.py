@@ -1,0 +1,319 @@
+"""Reason codes: the model's strongest grounds for suspicion, in words a cardholder understands.
+
+Why: a decline without a reason is the "silent blanket block" cardwatch exists to prevent. The
+model says which features pushed the score up (their contributions); this module turns the
+largest of them into a stable code for machines and a sentence built from the row's own values
+("amount 8x this card's usual", "5 payments in the last hour") for people.
+
+Each :class:`ReasonTemplate` matches feature names by a regular expression, so one entry covers
+every window of a family (``card_txn_count_1h``, ``card_txn_count_24h``…). A message is a
+``str.format`` template over the feature's ``value`` (and ``v``, the value written for people),
+every feature of the row by name, the caller's ``context`` (``merchant_country``, ``currency``…),
+``country`` (the merchant country's name), and the pattern's named groups; when a field it needs
+is missing, the template's ``fallback`` is used. Unknown features get a generic reason.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cardwatch.model.countries import country_name
+from cardwatch.schema import Reason
+
+__all__ = ["REASON_TEMPLATES", "ReasonTemplate", "explain", "reason_for"]
+
+Message = str | Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonTemplate:
+    """How to word the reason for the features whose names fully match ``pattern``."""
+
+    pattern: str
+    code: str
+    message: Message
+    fallback: str
+
+    def matches(self, feature: str) -> re.Match[str] | None:
+        return re.fullmatch(self.pattern, feature)
+
+
+def _amount_ratio(ns: Mapping[str, Any]) -> str:
+    if ns["value"] >= 1.5:
+        return "amount {v}x this card's usual".format(**ns)
+    if ns["value"] <= 0.2:
+        return "amount far below this card's usual"
+    return "amount unusual for this card"
+
+
+def _far_from_last(ns: Mapping[str, Any]) -> str:
+    text = "{v} km from the last in-person payment".format(**ns)
+    hours = next(
+        (ns[k] for k in ("hours_since_last_cp", "hours_from_last_cp") if _number(ns.get(k))),
+        None,
+    )
+    if hours is not None:
+        text += f" {_duration(hours)} earlier"
+    return text
+
+
+def _cross_border(ns: Mapping[str, Any]) -> str:
+    if ns.get("country"):
+        return "payment in {country}, outside the card's home country".format(**ns)
+    return "payment outside the card's home country"
+
+
+_W = r"(?P<n>\d+)(?P<unit>min|m|h|d|day|days)"
+
+#: First match wins; patterns are matched against the whole feature name.
+REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
+    ReasonTemplate(
+        r"amount_(ratio_to_mean|to_mean|ratio.*|zscore.*|z_score.*)",
+        "AMOUNT_UNUSUAL",
+        _amount_ratio,
+        "amount unusual for this card",
+    ),
+    ReasonTemplate(r"(tx_)?amount(_in_\w+)?", "AMOUNT_HIGH", "amount of {v}", "high amount"),
+    ReasonTemplate(
+        rf"card_(txn|tx)_count_{_W}",
+        "VELOCITY_{N}{U}",
+        "{count} payments in the last {window}",
+        "many payments in a short time",
+    ),
+    ReasonTemplate(
+        r"customer_id_nb_tx_(?P<n>\d+)(?P<unit>day)_window",
+        "VELOCITY_{N}{U}",
+        "{count} payments in the last {window}",
+        "many payments in a short time",
+    ),
+    ReasonTemplate(
+        rf"card_amount_sum_{_W}",
+        "SPEND_{N}{U}",
+        "{v}{currency_text} spent in the last {window}",
+        "high spending in a short time",
+    ),
+    ReasonTemplate(
+        rf"card_(distinct|unique)_merchants_{_W}",
+        "MERCHANTS_{N}{U}",
+        "{count} different merchants in the last {window}",
+        "many different merchants",
+    ),
+    ReasonTemplate(
+        rf"card_declines?_(count_)?{_W}",
+        "DECLINES_{N}{U}",
+        "{count} declined attempts in the last {window}",
+        "recent declined attempts",
+    ),
+    ReasonTemplate(
+        r"(speed|kmh)_.*last_cp.*|.*_kmh",
+        "IMPOSSIBLE_TRAVEL",
+        "{v} km/h needed to get here from the last in-person payment",
+        "too far from the last in-person payment to travel in the time",
+    ),
+    ReasonTemplate(
+        r"km_from_last(_cp)?|distance_from_last(_cp)?(_km)?",
+        "FAR_FROM_LAST",
+        _far_from_last,
+        "far from the last in-person payment",
+    ),
+    ReasonTemplate(
+        r"km_from_home|distance_from_home(_km)?",
+        "FAR_FROM_HOME",
+        "{v} km from home",
+        "far from home",
+    ),
+    ReasonTemplate(
+        r"(first|new)_(use_)?(in_)?country|country_(first_use|new)|first_use_country",
+        "FIRST_COUNTRY",
+        "first use in {country}",
+        "first use in this country",
+    ),
+    ReasonTemplate(
+        r"cross_border|foreign|abroad",
+        "CROSS_BORDER",
+        _cross_border,
+        "payment outside the card's home country",
+    ),
+    ReasonTemplate(
+        r"magstripe_on_chip",
+        "MAGSTRIPE_ON_CHIP",
+        "magnetic-stripe read of a chip card",
+        "magnetic-stripe read of a chip card",
+    ),
+    ReasonTemplate(
+        r"(chip_)?fallback",
+        "CHIP_FALLBACK",
+        "chip read failed and fell back to the magnetic stripe",
+        "chip read failed and fell back to the magnetic stripe",
+    ),
+    ReasonTemplate(
+        r"card_not_present|cnp",
+        "CARD_NOT_PRESENT",
+        "card not present (online or by phone)",
+        "card not present",
+    ),
+    ReasonTemplate(
+        r"manual_entry|key_entered",
+        "MANUAL_ENTRY",
+        "card number typed in by hand",
+        "card number typed in by hand",
+    ),
+    ReasonTemplate(
+        r"(merchant|terminal)(_id)?_(fraud_rate|risk).*",
+        "MERCHANT_RISK",
+        "recent confirmed fraud at this merchant ({pct} of its payments)",
+        "recent confirmed fraud at this merchant",
+    ),
+    ReasonTemplate(
+        r"(merchant_)?(breach|compromise[d]?|exposed|exposure).*",
+        "CARD_EXPOSED",
+        "card used at a merchant with a suspected data breach",
+        "card used at a merchant with a suspected data breach",
+    ),
+    ReasonTemplate(
+        r"(first|new)_merchant|merchant_(first_use|new)",
+        "NEW_MERCHANT",
+        "first payment at this merchant",
+        "first payment at this merchant",
+    ),
+    ReasonTemplate(
+        r"(first|new)_mcc|mcc_(first_use|new)",
+        "NEW_CATEGORY",
+        "first payment in this kind of shop",
+        "first payment in this kind of shop",
+    ),
+    ReasonTemplate(
+        r"(mcc_risk|risky_mcc|mcc_fraud_rate.*)",
+        "MERCHANT_CATEGORY",
+        "merchant category often targeted by fraud",
+        "merchant category often targeted by fraud",
+    ),
+    ReasonTemplate(
+        r"night|is_night|hour(_of_day)?|unusual_hour.*",
+        "UNUSUAL_TIME",
+        "payment at an unusual time for this card",
+        "payment at an unusual time for this card",
+    ),
+    ReasonTemplate(
+        r"card_age_days|days_since_first(_use)?",
+        "NEW_CARD",
+        "card first used {v} days ago",
+        "recently issued card",
+    ),
+)
+
+_UNITS = {"min": "minute", "m": "minute", "h": "hour", "d": "day", "day": "day", "days": "day"}
+
+
+def reason_for(
+    feature: str, value: float, row: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> Reason:  # fmt: skip
+    """The reason for one feature with its value; ``row`` holds the other features by name.
+
+    >>> reason_for("amount_ratio_to_mean", 8.2)
+    Reason(code='AMOUNT_UNUSUAL', message="amount 8x this card's usual")
+    >>> reason_for("first_country", 1.0, context={"merchant_country": "US"}).message
+    'first use in the United States'
+    >>> reason_for("card_txn_count_1h", 5.0)
+    Reason(code='VELOCITY_1H', message='5 payments in the last hour')
+    >>> reason_for("km_from_last_cp", 1203.4, row={"hours_since_last_cp": 2.0}).message
+    '1,203 km from the last in-person payment 2 h earlier'
+    >>> reason_for("mystery_signal", 0.7)
+    Reason(code='UNUSUAL_MYSTERY_SIGNAL', message='unusual mystery signal (0.7)')
+    """
+    ns: dict[str, Any] = {k: v for k, v in (row or {}).items() if _number(v)}
+    ns.update(context or {})
+    ns["country"] = country_name(ns.get("merchant_country"))
+    ns["currency_text"] = f" {ns['currency']}" if ns.get("currency") else ""
+    if _number(value):
+        ns["value"] = float(value)
+        ns["v"] = _human(float(value))
+        ns["count"] = f"{round(float(value)):,}"
+        ns["pct"] = f"{float(value):.1%}"
+    for template in REASON_TEMPLATES:
+        match = template.matches(feature)
+        if match is None:
+            continue
+        groups = match.groupdict()
+        code = template.code
+        if groups.get("n") is not None:
+            n, unit = int(groups["n"]), _UNITS[groups["unit"]]
+            ns["window"] = unit if n == 1 else f"{n} {unit}s"
+            code = code.replace("{N}", str(n)).replace("{U}", unit[0].upper())
+        try:
+            if callable(template.message):
+                message = template.message(ns)
+            elif "{country}" in template.message and ns["country"] is None:
+                message = template.fallback
+            else:
+                message = template.message.format(**ns)
+        except (KeyError, ValueError, TypeError):
+            message = template.fallback
+        return Reason(code, message)
+    label = feature.replace("_", " ")
+    shown = f" ({ns['v']})" if "v" in ns else ""
+    return Reason("UNUSUAL_" + re.sub(r"\W", "_", feature).upper(), f"unusual {label}{shown}")
+
+
+def explain(
+    contributions: np.ndarray,
+    feature_names: Sequence[str],
+    x: np.ndarray,
+    k: int = 3,
+    context: Mapping[str, Any] | None = None,
+    min_contribution: float = 0.0,
+) -> list[Reason]:
+    """The ``k`` reasons behind the largest positive contributions, strongest first.
+
+    ``contributions`` has one entry per feature (a trailing base value is ignored); features
+    that lowered the score are never reasons; two features worded the same way count once.
+
+    >>> names = ["amount_ratio_to_mean", "card_txn_count_1h", "card_not_present"]
+    >>> explain(np.array([1.2, -0.3, 0.4, -2.0]), names, np.array([6.0, 1.0, 1.0]), k=3)
+    [Reason(code='AMOUNT_UNUSUAL', message="amount 6x this card's usual"), \
+Reason(code='CARD_NOT_PRESENT', message='card not present (online or by phone)')]
+    """
+    d = len(feature_names)
+    contrib = np.asarray(contributions, dtype=np.float64)[:d]
+    values = np.asarray(x, dtype=np.float64)
+    row = dict(zip(feature_names, values.tolist(), strict=True))
+    reasons: list[Reason] = []
+    seen: set[str] = set()
+    for i in np.argsort(-contrib, kind="stable"):
+        if len(reasons) >= k or not contrib[i] > min_contribution:
+            break
+        reason = reason_for(feature_names[i], float(values[i]), row, context)
+        if reason.code not in seen:
+            seen.add(reason.code)
+            reasons.append(reason)
+    return reasons
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float | np.floating | np.integer) and not math.isnan(float(v))
+
+
+def _human(v: float) -> str:
+    """A number as a person would write it: 1,203 · 12 · 8 · 1.5 · 0.25."""
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 9.5:
+        return f"{v:.0f}"
+    if abs(v) >= 1:
+        return f"{v:.1f}".removesuffix(".0") if abs(v - round(v)) > 0.25 else f"{round(v)}"
+    return f"{v:.2g}"
+
+
+def _duration(hours: float) -> str:
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"{round(hours)} h"
+    return f"{round(hours / 24)} days"
