@@ -183,9 +183,8 @@ def test_network_management(function: str) -> None:
     ],
 )
 def test_readable_but_invalid_is_answered(change: dict[str, str | None], code: str) -> None:
-    fields = {**request_fields(), **change}
-    fields = {k: v for k, v in fields.items() if v is not None}
-    result = rejected(fields)
+    merged = {**request_fields(), **change}
+    result = rejected({k: v for k, v in merged.items() if v is not None})
     assert result.stan == "000001" and result.answer.response_code == code
     answer = decoded(encode_answer(result.echo, result.answer))
     assert answer["t"] == "0110" and answer["11"] == "000001" and answer["39"] == code

@@ -277,3 +277,18 @@ def test_stop_answers_in_flight_and_closes() -> None:
         await client.close()
 
     run(scenario)
+
+
+def test_a_connection_past_its_in_flight_limit_is_paused_not_dropped() -> None:
+    handler = ScriptedHandler()
+    handler.delays = {f"{i:06d}": 0.05 for i in range(1, 9)}
+
+    async def scenario() -> None:
+        async with serving(handler, max_in_flight=2) as listener, connected(listener) as client:
+            calls = [client.authorise(TXN, VISA, stan=f"{i:06d}") for i in range(1, 9)]
+            answers = await asyncio.gather(*calls)
+            assert sorted(a["11"] for _, a in answers) == [f"{i:06d}" for i in range(1, 9)]
+            assert {a["39"] for _, a in answers} == {"00"}
+            assert listener.counters.stand_in == 0
+
+    run(scenario)

@@ -63,6 +63,10 @@ class IsoListener:
 
     Use ``async with IsoListener(...) as listener:`` (or ``start()`` / ``stop()``), read the bound
     port from ``listener.port`` when ``port=0``, and ``serve_forever()`` for the service.
+    ``max_frame`` bounds a message's size, ``body_timeout_s`` how long a started frame may take
+    to arrive, ``max_in_flight`` how many requests one connection may have waiting for the
+    handler (past it, that connection is not read until one is answered). ``counters`` holds
+    running totals for monitoring.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class IsoListener:
         *,
         max_frame: int = DEFAULT_MAX_FRAME,
         body_timeout_s: float = 5.0,
+        max_in_flight: int = 512,
         clock: Callable[[], datetime] = _utcnow,
         on_stand_in: StandInHook | None = None,
     ) -> None:
@@ -87,6 +92,7 @@ class IsoListener:
         self.stand_in = stand_in if stand_in is not None else StandInPolicy()
         self.max_frame = max_frame
         self.body_timeout_s = body_timeout_s
+        self.max_in_flight = max_in_flight
         self.clock = clock
         self.on_stand_in = on_stand_in
         self.counters = IsoCounters()
@@ -124,8 +130,8 @@ class IsoListener:
             task.cancel()
         if self._connections:
             await asyncio.wait(list(self._connections), timeout=2.0)
-        for task in list(self._abandoned):
-            task.cancel()
+        for late in list(self._abandoned):
+            late.cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
                 await self._server.wait_closed()
@@ -238,6 +244,8 @@ class IsoListener:
             )
             await self._send(conn, decoded.echo, IsoAnswer.approve())
             return
+        if len(conn.in_flight) >= self.max_in_flight:  # stop reading this link until one ends
+            await asyncio.wait(conn.in_flight, return_when=asyncio.FIRST_COMPLETED)
         task = asyncio.create_task(self._answer(decoded, conn, deadline))
         conn.in_flight.add(task)
         task.add_done_callback(conn.in_flight.discard)
