@@ -1,0 +1,283 @@
+"""What a cardholder can do, in seconds and without calling: the functions behind the API.
+
+"It was me" turns a signed link into a scoped approval for the retry; "not me" freezes the card
+and opens a case; travel notices, trusted merchants, blocks and freezes are set directly by the
+(authenticated) cardholder. Every action leaves a line in the audit trail, and the cardholder's
+word about a payment becomes a label, because it is the fastest truth the model will get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cardwatch.customer.control_cache import StoreControls
+from cardwatch.customer.controls import (
+    active_controls,
+    allow_merchant_control,
+    block_channel_control,
+    block_country_control,
+    freeze_control,
+    retry_control,
+    travel_control,
+)
+from cardwatch.customer.links import LinkError, redeem, verify
+from cardwatch.errors import FieldError, NotFoundError, ValidationError
+from cardwatch.schema import CHANNELS
+from cardwatch.store.base import Store
+from cardwatch.store.records import AuditEntry, Case, CaseEvent, Control, Label
+
+__all__ = ["ActionResult", "BreachCheck", "CardholderActions"]
+
+CARDHOLDER = "cardholder"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What happened, for the page the cardholder sees next."""
+
+    kind: str
+    card_id: str
+    message: str
+    control_id: str | None = None
+    case_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreachCheck:
+    """The answer to "am I affected?" from a breach link."""
+
+    affected: bool
+    breach_id: str
+    merchant_id: str
+    window_start: datetime
+    window_end: datetime
+    message: str
+
+
+def _countries(values: Iterable[str]) -> list[str]:
+    chosen = [v.strip().upper() for v in values]
+    bad = [v for v in chosen if len(v) != 2 or not v.isalpha()]
+    if bad or not chosen:
+        raise ValidationError([FieldError("countries", bad or chosen, "ISO 3166 alpha-2 codes")])
+    return chosen
+
+
+def _channels(values: Iterable[str]) -> list[str]:
+    chosen = list(values)
+    bad = [v for v in chosen if v not in CHANNELS]
+    if bad or not chosen:
+        raise ValidationError([FieldError("channels", bad or chosen, f"one of {CHANNELS}")])
+    return chosen
+
+
+class CardholderActions:
+    """Cardholder actions over a store; ``key`` is the workspace's secret (link signing)."""
+
+    def __init__(
+        self,
+        store: Store,
+        key: bytes,
+        controls: StoreControls | None = None,
+        retry_margin: float = 0.10,
+        retry_ttl: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.store = store
+        self.key = key
+        self.controls = controls or StoreControls(store)
+        self.retry_margin = retry_margin
+        self.retry_ttl = retry_ttl
+
+    # -- from links -----------------------------------------------------------------------------
+
+    def it_was_me(self, token: str, now: datetime) -> ActionResult:
+        """Approve the retry of a stopped payment: same card and merchant, up to its amount plus
+        a margin, for ``retry_ttl``. Raises ``LinkError``."""
+        link = redeem(self.store, token, self.key, now, "it_was_me")
+        scope = link.scope
+        control = retry_control(
+            link.card_id,
+            scope["merchant_id"],
+            float(scope["amount"]),
+            scope["currency"],
+            now,
+            channel=scope.get("channel"),
+            margin=self.retry_margin,
+            ttl=self.retry_ttl,
+            decision_id=scope.get("decision_id"),
+        )
+        self.controls.add(control)
+        self.store.add_label(Label(scope["txn_id"], link.card_id, False, now, CARDHOLDER))
+        self._audit(
+            "it_was_me",
+            link.card_id,
+            now,
+            decision_id=scope.get("decision_id"),
+            control_id=control.control_id,
+        )
+        hours = int(self.retry_ttl.total_seconds() // 3600)
+        message = (
+            f"Thank you. Try the payment at {scope.get('merchant_name') or scope['merchant_id']} "
+            f"again: it will go through for the next {hours} hours."
+        )
+        return ActionResult("it_was_me", link.card_id, message, control_id=control.control_id)
+
+    def not_me(self, token: str, now: datetime) -> ActionResult:
+        """Freeze the card, withdraw any approval given for it, record the fraud, open a case.
+        Raises ``LinkError``."""
+        link = redeem(self.store, token, self.key, now, "not_me")
+        card_id, scope = link.card_id, link.scope
+        for control in active_controls(self.store.controls_of(card_id), now):
+            if control.kind in ("approve_retry", "allow_merchant"):
+                self.controls.revoke(card_id, control.control_id, now)
+        control = self._freeze(card_id, now, "cardholder said: not me")
+        self.store.add_label(Label(scope["txn_id"], card_id, True, now, CARDHOLDER))
+        case = self.store.open_case(Case("cardholder_not_me", now, card_id=card_id, priority=90))
+        self.store.add_case_event(
+            CaseEvent(case.case_id, now, CARDHOLDER, "reported_not_me", dict(scope))
+        )
+        self._audit(
+            "not_me", card_id, now, decision_id=scope.get("decision_id"), case_id=case.case_id
+        )
+        message = (
+            "Your card is frozen: nobody can pay with it now. We have opened a case and will "
+            "contact you about a replacement card."
+        )
+        return ActionResult("not_me", card_id, message, control.control_id, case.case_id)
+
+    def check_breach(self, token: str, now: datetime) -> BreachCheck:
+        """Answer an "am I affected?" link. Not used up: the cardholder may look again."""
+        claims = verify(token, self.key, now)
+        link = self.store.get_link(claims.link_id)
+        if claims.kind != "breach_check" or link is None or link.card_id != claims.card_id:
+            raise LinkError("invalid", "this link is not valid")
+        breach = self.store.get_breach(link.scope["breach_id"])
+        if breach is None:
+            raise NotFoundError("breach not found")
+        exposed = any(
+            e.breach_id == breach.breach_id for e in self.store.exposures_of_card(link.card_id)
+        )
+        frozen = any(
+            c.kind == "freeze" for c in self.controls.controls_for(link.card_id, now).controls
+        )
+        if not exposed:
+            message = "Your card was not among those exposed. There is nothing you need to do."
+        elif frozen:
+            message = (
+                "Your card was exposed and is now frozen, so it cannot be misused. "
+                "A replacement is on its way."
+            )
+        else:
+            message = (
+                "Your card was exposed. We watch it closely and stop anything unusual at "
+                "once; we will tell you straight away if we do."
+            )
+        self._audit("breach_check", link.card_id, now, breach_id=breach.breach_id)
+        return BreachCheck(
+            exposed,
+            breach.breach_id,
+            breach.merchant_id,
+            breach.window_start,
+            breach.window_end,
+            message,
+        )
+
+    # -- set by the cardholder (authenticated by the API) ---------------------------------------
+
+    def travel_notice(
+        self,
+        card_id: str,
+        countries: Iterable[str],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        who: str = CARDHOLDER,
+    ) -> Control:
+        if end <= start:
+            raise ValidationError([FieldError("end", end.isoformat(), "must be after start")])
+        control = travel_control(card_id, _countries(countries), start, end, now)
+        return self._add(control, who, now)
+
+    def allow_merchant(
+        self,
+        card_id: str,
+        merchant_id: str,
+        now: datetime,
+        until: datetime | None = None,
+        merchant_name: str | None = None,
+        who: str = CARDHOLDER,
+    ) -> Control:
+        if not merchant_id:
+            raise ValidationError([FieldError("merchant_id", merchant_id, "required")])
+        control = allow_merchant_control(card_id, merchant_id, now, until, merchant_name)
+        return self._add(control, who, now)
+
+    def block_countries(
+        self,
+        card_id: str,
+        countries: Iterable[str],
+        now: datetime,
+        until: datetime | None = None,
+        who: str = CARDHOLDER,
+    ) -> Control:
+        return self._add(
+            block_country_control(card_id, _countries(countries), now, until), who, now
+        )
+
+    def block_channels(
+        self,
+        card_id: str,
+        channels: Iterable[str],
+        now: datetime,
+        until: datetime | None = None,
+        who: str = CARDHOLDER,
+    ) -> Control:
+        return self._add(block_channel_control(card_id, _channels(channels), now, until), who, now)
+
+    def freeze(self, card_id: str, now: datetime, who: str = CARDHOLDER, note: str = "") -> Control:
+        """Freeze the card (every authorisation declined with ``62``) until unfrozen."""
+        return self._freeze(card_id, now, note, who)
+
+    def unfreeze(self, card_id: str, now: datetime, who: str = CARDHOLDER) -> int:
+        """Lift every freeze on the card; how many were lifted."""
+        lifted = 0
+        for control in active_controls(self.store.controls_of(card_id), now):
+            if control.kind == "freeze" and self.controls.revoke(card_id, control.control_id, now):
+                lifted += 1
+        self._audit("unfreeze", card_id, now, who=who, lifted=lifted)
+        return lifted
+
+    def revoke(self, card_id: str, control_id: str, now: datetime, who: str = CARDHOLDER) -> bool:
+        """Withdraw one of the card's controls (a travel notice ended early, say)."""
+        if not any(c.control_id == control_id for c in self.store.controls_of(card_id)):
+            raise NotFoundError(f"no control {control_id} on this card")
+        done = self.controls.revoke(card_id, control_id, now)
+        self._audit("revoke_control", card_id, now, who=who, control_id=control_id)
+        return done
+
+    def list_controls(self, card_id: str, at: datetime) -> list[Control]:
+        """The card's controls in force at ``at``."""
+        return list(self.controls.controls_for(card_id, at).controls)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _freeze(self, card_id: str, now: datetime, note: str, who: str = CARDHOLDER) -> Control:
+        return self._add(freeze_control(card_id, now, note), who, now)
+
+    def _add(self, control: Control, who: str, now: datetime) -> Control:
+        self.controls.add(control)
+        self._audit(
+            f"add_{control.kind}",
+            control.card_id,
+            now,
+            who=who,
+            control_id=control.control_id,
+            value=control.value,
+        )
+        return control
+
+    def _audit(
+        self, action: str, card_id: str, at: datetime, who: str = CARDHOLDER, **details: object
+    ) -> None:
+        self.store.append_audit(AuditEntry(who, action, card_id, at, dict(details)))

@@ -1,0 +1,83 @@
+"""``StoreControls``: the engine's ``Controls``, read from the store through a small cache.
+
+Nearly every authorisation asks for its card's controls and nearly every card has none, so each
+card's full list (empty included) is kept in process for a few seconds. Changes made through this
+object drop the card's entry at once; the time limit bounds how long a change made by another
+process (another service worker sharing PostgreSQL) can go unseen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+
+from cardwatch.customer.controls import CardControls, active_controls
+from cardwatch.store.base import Store
+from cardwatch.store.records import Control
+
+__all__ = ["StoreControls"]
+
+
+class StoreControls:
+    """Controls backed by a ``Store``, with a per-card LRU cache of ``max_cards`` entries."""
+
+    def __init__(
+        self,
+        store: Store,
+        max_cards: int = 100_000,
+        ttl_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.max_cards = max_cards
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self._cache: OrderedDict[str, tuple[float, tuple[Control, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+        # Bumped by every invalidation, so that a load that raced with a change is not cached.
+        self._generation = 0
+
+    def controls_for(self, card_id: str, at: datetime) -> CardControls:
+        return CardControls(card_id, active_controls(self._all(card_id), at))
+
+    def add(self, control: Control) -> Control:
+        """Store a new control and forget the card's cached list."""
+        self.store.add_control(control)
+        self.invalidate(control.card_id)
+        return control
+
+    def revoke(self, card_id: str, control_id: str, at: datetime) -> bool:
+        """Revoke one control (from ``at`` on) and forget the card's cached list."""
+        done = self.store.revoke_control(control_id, at)
+        self.invalidate(card_id)
+        return done
+
+    def invalidate(self, card_id: str | None = None) -> None:
+        """Forget one card's controls, or every card's."""
+        with self._lock:
+            self._generation += 1
+            if card_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(card_id, None)
+
+    def _all(self, card_id: str) -> tuple[Control, ...]:
+        now = self.clock()
+        with self._lock:
+            hit = self._cache.get(card_id)
+            if hit is not None and now - hit[0] < self.ttl_seconds:
+                self._cache.move_to_end(card_id)
+                return hit[1]
+            generation = self._generation
+        loaded = tuple(self.store.controls_of(card_id))
+        with self._lock:
+            if generation != self._generation:
+                return loaded
+            self._cache[card_id] = (now, loaded)
+            self._cache.move_to_end(card_id)
+            while len(self._cache) > self.max_cards:
+                self._cache.popitem(last=False)
+        return loaded

@@ -1,0 +1,266 @@
+"""Cardholder controls: what the cardholder asked for, applied to one authorisation (pure).
+
+The cardholder's own settings come before any model: a frozen card is declined whatever the score
+(``62``), a country or channel they blocked is declined (``57``), a merchant they trust or a
+payment they confirmed with "it was me" is approved, and a travel notice tells the engine not to
+count "abroad" or "first time in this country" against them. Order, first match wins:
+freeze → block → allow (confirmed retry, then trusted merchant); the travel flag is separate.
+
+A block beats an allowance because both came from the cardholder and a block is the safer reading
+of a contradiction; nothing here beats a freeze.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from cardwatch.schema import Action, Reason, ResponseCode, Transaction
+from cardwatch.store.records import Control
+
+__all__ = [
+    "CONTROL_KINDS",
+    "CardControls",
+    "Controls",
+    "NoControls",
+    "Override",
+    "active_controls",
+    "allow_merchant_control",
+    "block_channel_control",
+    "block_country_control",
+    "channel_words",
+    "freeze_control",
+    "override_for",
+    "retry_control",
+    "travel_control",
+    "travel_reason",
+]
+
+CONTROL_KINDS = (
+    "travel",
+    "allow_merchant",
+    "block_country",
+    "block_channel",
+    "freeze",
+    "approve_retry",
+)
+
+_CHANNEL_WORDS = {
+    "card_present": "in-store",
+    "ecommerce": "online",
+    "moto": "mail and phone order",
+    "atm": "cash machine",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """The answer a cardholder control imposes, whatever the rules and the model say."""
+
+    action: Action
+    response_code: str
+    reason: Reason
+    control_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardControls:
+    """The controls in force on one card at one moment."""
+
+    card_id: str
+    controls: tuple[Control, ...] = ()
+
+    def override(self, txn: Transaction) -> Override | None:
+        return override_for(txn, self.controls)
+
+    def travel(self, txn: Transaction) -> Reason | None:
+        return travel_reason(txn, self.controls)
+
+    @property
+    def frozen(self) -> bool:
+        return any(c.kind == "freeze" for c in self.controls)
+
+
+class Controls(Protocol):
+    """What the engine calls: the card's controls in force at the transaction's time."""
+
+    def controls_for(self, card_id: str, at: datetime) -> CardControls: ...
+
+
+class NoControls:
+    """No cardholder has set anything (replays without a store, tests of the engine)."""
+
+    def controls_for(self, card_id: str, at: datetime) -> CardControls:
+        return CardControls(card_id)
+
+
+def channel_words(channel: str | None) -> str:
+    """How a channel is said to a cardholder.
+
+    >>> channel_words("ecommerce"), channel_words("atm"), channel_words(None)
+    ('online', 'cash machine', 'card')
+    """
+    return _CHANNEL_WORDS.get(channel or "", channel or "card")
+
+
+def active_controls(controls: Iterable[Control], at: datetime) -> tuple[Control, ...]:
+    """The controls in force at ``at`` (event time: a replay sees what was in force then)."""
+    return tuple(c for c in controls if c.active_at(at))
+
+
+def _listed(values: object, item: str | None) -> bool:
+    return item is not None and isinstance(values, list) and item.upper() in values
+
+
+def override_for(txn: Transaction, controls: Sequence[Control]) -> Override | None:
+    """The override the card's active controls impose on ``txn``, or None.
+
+    >>> from datetime import UTC
+    >>> now = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> txn = Transaction("t1", now, "tok_1", 20.0, "m1", merchant_country="US")
+    >>> override_for(txn, [block_country_control("tok_1", ["US"], now)]).response_code
+    '57'
+    >>> override_for(txn, [freeze_control("tok_1", now)]).reason.code
+    'card_frozen'
+    >>> override_for(txn, []) is None
+    True
+    """
+    by_kind: dict[str, list[Control]] = {}
+    for control in controls:
+        by_kind.setdefault(control.kind, []).append(control)
+    for control in by_kind.get("freeze", []):
+        reason = Reason("card_frozen", "The card is frozen by its holder.")
+        return Override(
+            Action.DECLINE, ResponseCode.RESTRICTED_CARD.value, reason, control.control_id
+        )
+    for control in by_kind.get("block_country", []):
+        if _listed(control.value.get("countries"), txn.merchant_country):
+            message = f"The cardholder has blocked payments in {txn.merchant_country}."
+            reason = Reason("cardholder_blocked_country", message)
+            return Override(
+                Action.DECLINE, ResponseCode.NOT_PERMITTED.value, reason, control.control_id
+            )
+    for control in by_kind.get("block_channel", []):
+        channels = control.value.get("channels")
+        if txn.channel is not None and isinstance(channels, list) and txn.channel in channels:
+            message = f"The cardholder has blocked {channel_words(txn.channel)} payments."
+            reason = Reason("cardholder_blocked_channel", message)
+            return Override(
+                Action.DECLINE, ResponseCode.NOT_PERMITTED.value, reason, control.control_id
+            )
+    for control in by_kind.get("approve_retry", []):
+        if _retry_matches(txn, control):
+            message = 'The cardholder confirmed this payment ("it was me").'
+            reason = Reason("cardholder_confirmed", message)
+            return Override(Action.APPROVE, ResponseCode.APPROVED.value, reason, control.control_id)
+    for control in by_kind.get("allow_merchant", []):
+        if control.value.get("merchant_id") == txn.merchant_id:
+            reason = Reason("cardholder_allowed_merchant", "The cardholder trusts this merchant.")
+            return Override(Action.APPROVE, ResponseCode.APPROVED.value, reason, control.control_id)
+    return None
+
+
+def _retry_matches(txn: Transaction, control: Control) -> bool:
+    """Same merchant, same currency, same channel when known, amount within the allowance."""
+    value = control.value
+    if value.get("merchant_id") != txn.merchant_id:
+        return False
+    if value.get("currency") not in (None, txn.currency):
+        return False
+    if value.get("channel") and txn.channel and value["channel"] != txn.channel:
+        return False
+    return float(txn.amount) <= float(value.get("max_amount", 0.0))
+
+
+def travel_reason(txn: Transaction, controls: Sequence[Control]) -> Reason | None:
+    """A reason when a travel notice covers the merchant's country: the engine relaxes
+    cross-border and first-time-country risk for it.
+
+    >>> from datetime import UTC
+    >>> now = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> notice = travel_control("tok_1", ["us"], now, now + timedelta(days=9), now)
+    >>> txn = Transaction("t1", now, "tok_1", 20.0, "m1", merchant_country="US")
+    >>> travel_reason(txn, [notice]).code
+    'travel_notice'
+    >>> txn.merchant_country = "CA"
+    >>> travel_reason(txn, [notice]) is None
+    True
+    """
+    for control in controls:
+        if control.kind == "travel" and _listed(
+            control.value.get("countries"), txn.merchant_country
+        ):
+            message = f"The cardholder told us they are travelling in {txn.merchant_country}."
+            return Reason("travel_notice", message)
+    return None
+
+
+# -- building controls (the actions module validates input, then calls these) --------------------
+
+
+def freeze_control(card_id: str, now: datetime, note: str = "") -> Control:
+    return Control(card_id, "freeze", {"note": note} if note else {}, now, now)
+
+
+def block_country_control(
+    card_id: str, countries: Iterable[str], now: datetime, until: datetime | None = None
+) -> Control:
+    value = {"countries": sorted({c.upper() for c in countries})}
+    return Control(card_id, "block_country", value, now, now, valid_to=until)
+
+
+def block_channel_control(
+    card_id: str, channels: Iterable[str], now: datetime, until: datetime | None = None
+) -> Control:
+    value = {"channels": sorted(set(channels))}
+    return Control(card_id, "block_channel", value, now, now, valid_to=until)
+
+
+def travel_control(
+    card_id: str, countries: Iterable[str], start: datetime, end: datetime, now: datetime
+) -> Control:
+    value = {"countries": sorted({c.upper() for c in countries})}
+    return Control(card_id, "travel", value, start, now, valid_to=end)
+
+
+def allow_merchant_control(
+    card_id: str,
+    merchant_id: str,
+    now: datetime,
+    until: datetime | None = None,
+    merchant_name: str | None = None,
+) -> Control:
+    value = {"merchant_id": merchant_id, "merchant_name": merchant_name}
+    return Control(card_id, "allow_merchant", value, now, now, valid_to=until)
+
+
+def retry_control(
+    card_id: str,
+    merchant_id: str,
+    amount: float,
+    currency: str,
+    now: datetime,
+    channel: str | None = None,
+    margin: float = 0.10,
+    ttl: timedelta = timedelta(hours=24),
+    decision_id: str | None = None,
+) -> Control:
+    """The scoped approval an "it was me" grants: this merchant, up to the amount plus a small
+    margin (a retry may add a fee or a changed basket), until ``ttl`` runs out.
+
+    >>> from datetime import UTC
+    >>> now = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> c = retry_control("tok_1", "m1", 100.0, "EUR", now)
+    >>> c.value["max_amount"], c.valid_to - now
+    (110.0, datetime.timedelta(days=1))
+    """
+    value = {
+        "merchant_id": merchant_id,
+        "max_amount": round(float(amount) * (1 + margin), 2),
+        "currency": currency,
+        "channel": channel,
+        "decision_id": decision_id,
+    }
+    return Control(card_id, "approve_retry", value, now, now, valid_to=now + ttl)

@@ -1,0 +1,162 @@
+"""The whole cardholder loop: decline → notice with links → "it was me" → the retry goes through;
+"not me" → frozen card, case, label, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cardwatch.customer.actions import CardholderActions
+from cardwatch.customer.control_cache import StoreControls
+from cardwatch.customer.links import LinkError
+from cardwatch.customer.outbox import notification_effects
+from cardwatch.errors import NotFoundError, ValidationError
+from cardwatch.schema import Action, Decision
+from cardwatch.store.base import Store
+
+from .helpers import BASE, KEY, T0, decline, token_of, txn
+
+
+def _decline_and_notify(store: Store, card_label: str | None = None) -> tuple[Decision, dict]:
+    decision, t = decline(), txn()
+    effects = notification_effects(
+        decision, t, key=KEY, now=T0, base_url=BASE, card_label=card_label
+    )
+    stored = store.record_decision(decision, t, now=T0, effects=effects)
+    (message,) = store.outbox_messages()
+    return stored, message.payload
+
+
+def test_decline_writes_one_notice_with_two_links(store: Store) -> None:
+    stored, payload = _decline_and_notify(store, card_label="411111******1111")
+    assert payload["decision_id"] == stored.decision_id
+    assert set(payload["links"]) == {"it_was_me", "not_me"}
+    assert all(url.startswith(BASE + "/l/") for url in payload["links"].values())
+    text = payload["text"]
+    for expected in (
+        "Shoe Palace",
+        "EUR 80.00",
+        "Sunday 1 March 2026 at 12:00 (UTC)",
+        "First payment in this country.",
+        "411111******1111",
+    ):
+        assert expected in text
+    assert payload["subject"] == "We stopped a payment of EUR 80.00 at Shoe Palace"
+    # A retry of the same authorisation neither notifies again nor mints new links.
+    again = notification_effects(decline(), txn(), key=KEY, now=T0, base_url=BASE)
+    store.record_decision(decline(), txn(), now=T0, effects=again)
+    assert len(store.outbox_messages()) == 1
+
+
+def test_approvals_are_not_notified() -> None:
+    d = decline()
+    d.action, d.response_code = Action.APPROVE, "00"
+    effects = notification_effects(d, txn(), key=KEY, now=T0, base_url=BASE)
+    assert effects.outbox == [] and effects.links == []
+
+
+def test_decline_by_own_settings_has_no_links() -> None:
+    effects = notification_effects(decline(code="62"), txn(), key=KEY, now=T0, base_url=BASE)
+    (draft,) = effects.outbox
+    assert effects.links == [] and draft.payload["links"] == {}
+    assert "settings you chose" in draft.payload["text"]
+
+
+def test_notification_needs_a_decision_id() -> None:
+    d = decline()
+    d.decision_id = ""
+    with pytest.raises(ValueError):
+        notification_effects(d, txn(), key=KEY, now=T0, base_url=BASE)
+
+
+def test_it_was_me_lets_the_retry_through(store: Store) -> None:
+    _, payload = _decline_and_notify(store)
+    controls = StoreControls(store)
+    actions = CardholderActions(store, KEY, controls)
+    later = T0 + timedelta(minutes=2)
+    result = actions.it_was_me(token_of(payload["links"]["it_was_me"]), later)
+    assert "Shoe Palace" in result.message and result.control_id
+    retry = txn("t2", amount=85.0, at=later + timedelta(seconds=30))
+    o = controls.controls_for("tok_card1", retry.timestamp).override(retry)
+    assert o is not None and o.action is Action.APPROVE
+    too_much = txn("t3", amount=200.0, at=retry.timestamp)
+    assert controls.controls_for("tok_card1", too_much.timestamp).override(too_much) is None
+    next_week = txn("t4", amount=80.0, at=later + timedelta(days=7))
+    assert controls.controls_for("tok_card1", next_week.timestamp).override(next_week) is None
+    labels = store.labels_known_at(later)
+    assert [(x.txn_id, x.is_fraud, x.source) for x in labels] == [("t1", False, "cardholder")]
+    assert [e.action for e in store.audit_entries(target="tok_card1")] == ["it_was_me"]
+    with pytest.raises(LinkError) as err:
+        actions.it_was_me(token_of(payload["links"]["it_was_me"]), later)
+    assert err.value.problem == "used"
+    with pytest.raises(LinkError):
+        actions.it_was_me(token_of(payload["links"]["not_me"]), later)
+
+
+def test_not_me_freezes_and_opens_a_case(store: Store) -> None:
+    _, payload = _decline_and_notify(store)
+    controls = StoreControls(store)
+    actions = CardholderActions(store, KEY, controls)
+    actions.it_was_me(token_of(payload["links"]["it_was_me"]), T0 + timedelta(minutes=1))
+    later = T0 + timedelta(minutes=5)
+    result = actions.not_me(token_of(payload["links"]["not_me"]), later)
+    assert result.case_id and "frozen" in result.message
+    retry = txn("t2", at=later + timedelta(minutes=1))
+    o = controls.controls_for("tok_card1", retry.timestamp).override(retry)
+    assert o is not None and (o.action, o.response_code) == (Action.DECLINE, "62")
+    # The approval given a moment before is withdrawn, not just outranked.
+    kinds = [c.kind for c in actions.list_controls("tok_card1", retry.timestamp)]
+    assert kinds == ["freeze"]
+    case = store.get_case(result.case_id)
+    assert case is not None and case.kind == "cardholder_not_me" and case.status == "open"
+    assert [e.kind for e in store.case_events(result.case_id)] == ["reported_not_me"]
+    assert store.labels_known_at(later)[-1].is_fraud
+    assert actions.unfreeze("tok_card1", later + timedelta(hours=1)) == 1
+    after = txn("t5", at=later + timedelta(hours=2))
+    assert controls.controls_for("tok_card1", after.timestamp).override(after) is None
+    actions_seen = [e.action for e in store.audit_entries(target="tok_card1")]
+    assert actions_seen == ["it_was_me", "add_freeze", "not_me", "unfreeze"]
+
+
+def test_cardholder_settings(store: Store) -> None:
+    controls = StoreControls(store)
+    actions = CardholderActions(store, KEY, controls)
+    trip = actions.travel_notice("tok_card1", ["us"], T0, T0 + timedelta(days=10), T0)
+    assert trip.value == {"countries": ["US"]}
+    t = txn(at=T0 + timedelta(days=1))
+    reason = controls.controls_for("tok_card1", t.timestamp).travel(t)
+    assert reason is not None
+    block = actions.block_channels("tok_card1", ["atm"], T0)
+    atm = txn(channel="atm", at=T0 + timedelta(hours=1))
+    o = controls.controls_for("tok_card1", atm.timestamp).override(atm)
+    assert o is not None and o.response_code == "57"
+    assert actions.revoke("tok_card1", block.control_id, T0 + timedelta(minutes=30))
+    assert controls.controls_for("tok_card1", atm.timestamp).override(atm) is None
+    actions.allow_merchant("tok_card1", "m_shoes", T0)
+    o = controls.controls_for("tok_card1", atm.timestamp).override(txn(at=atm.timestamp))
+    assert o is not None and o.action is Action.APPROVE
+    actions.block_countries("tok_card1", ["US"], T0)
+    actions.freeze("tok_card1", T0, who="agent:ana")
+    o = controls.controls_for("tok_card1", atm.timestamp).override(txn(at=atm.timestamp))
+    assert o is not None and o.response_code == "62"
+    assert store.audit_entries(target="tok_card1")[-1].who == "agent:ana"
+    with pytest.raises(NotFoundError):
+        actions.revoke("tok_card1", "ctl_nope", T0)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a: a.travel_notice("c", ["USA"], T0, T0 + timedelta(days=1), T0),
+        lambda a: a.travel_notice("c", ["US"], T0, T0, T0),
+        lambda a: a.travel_notice("c", [], T0, T0 + timedelta(days=1), T0),
+        lambda a: a.block_channels("c", ["telepathy"], T0),
+        lambda a: a.block_countries("c", ["1X"], T0),
+        lambda a: a.allow_merchant("c", "", T0),
+    ],
+)
+def test_bad_settings_are_refused(store: Store, call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError):
+        call(CardholderActions(store, KEY))
+    assert store.controls_of("c") == []
