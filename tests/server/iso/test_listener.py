@@ -9,7 +9,14 @@ import time
 import pytest
 
 from cardwatch.pan import tokenise
-from cardwatch.server.iso import IsoAnswer, IsoClient, IsoRequest, MessageKind, StandInPolicy
+from cardwatch.server.iso import (
+    IsoAnswer,
+    IsoClient,
+    IsoListener,
+    IsoRequest,
+    MessageKind,
+    StandInPolicy,
+)
 from cardwatch.server.iso.codec import ECHOED_FIELDS
 from cardwatch.server.iso.framing import frame
 
@@ -101,7 +108,7 @@ def test_network_management_echo_sign_on_sign_off() -> None:
 
 def test_answers_go_out_of_order_each_with_its_stan() -> None:
     handler = ScriptedHandler()
-    handler.delays = {"000001": 0.3}
+    handler.delays = {"000001": 1.0}
 
     async def scenario() -> None:
         async with serving(handler) as listener, connected(listener) as client:
@@ -290,5 +297,21 @@ def test_a_connection_past_its_in_flight_limit_is_paused_not_dropped() -> None:
             assert sorted(a["11"] for _, a in answers) == [f"{i:06d}" for i in range(1, 9)]
             assert {a["39"] for _, a in answers} == {"00"}
             assert listener.counters.stand_in == 0
+
+    run(scenario)
+
+
+def test_serve_forever_serves_until_cancelled() -> None:
+    async def scenario() -> None:
+        listener = IsoListener(ScriptedHandler(), KEY, "127.0.0.1", 0)
+        await listener.start()
+        serving_task = asyncio.create_task(listener.serve_forever())
+        async with connected(listener) as client:
+            assert (await client.sign_on())["39"] == "00"
+        serving_task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await serving_task
+        with pytest.raises(RuntimeError):
+            _ = listener.port  # stopped: nothing bound any more
 
     run(scenario)
