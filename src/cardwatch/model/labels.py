@@ -26,7 +26,7 @@ def _ts(t: TimeLike) -> pd.Timestamp:
 def _series(timestamps: np.ndarray | pd.Series) -> pd.Series:
     s = pd.Series(timestamps)
     if not pd.api.types.is_datetime64_any_dtype(s):
-        s = pd.to_datetime(s, utc=True)
+        s = pd.to_datetime(s, utc=True, format="ISO8601")
     elif s.dt.tz is None:
         s = s.dt.tz_localize("UTC")
     return s

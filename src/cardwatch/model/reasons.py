@@ -217,7 +217,7 @@ def reason_for(
 ) -> Reason:  # fmt: skip
     """The reason for one feature with its value; ``row`` holds the other features by name.
 
-    >>> reason_for("amount_ratio_to_mean", 8.2)
+    >>> reason_for("amount_ratio_to_mean", 8.0)
     Reason(code='AMOUNT_UNUSUAL', message="amount 8x this card's usual")
     >>> reason_for("first_country", 1.0, context={"merchant_country": "US"}).message
     'first use in the United States'
@@ -301,13 +301,17 @@ def _number(v: Any) -> bool:
 
 
 def _human(v: float) -> str:
-    """A number as a person would write it: 1,203 · 12 · 8 · 1.5 · 0.25."""
+    """A number as a person would write it: 1,203 · 12 · 8 · 1.5 · 0.25.
+
+    >>> [_human(v) for v in (1203.4, 12.3, 8.0, 8.04, 1.5, 0.25)]
+    ['1,203', '12', '8', '8', '1.5', '0.25']
+    """
     if abs(v) >= 100:
         return f"{v:,.0f}"
     if abs(v) >= 9.5:
         return f"{v:.0f}"
     if abs(v) >= 1:
-        return f"{v:.1f}".removesuffix(".0") if abs(v - round(v)) > 0.25 else f"{round(v)}"
+        return f"{v:.1f}".removesuffix(".0")
     return f"{v:.2g}"
 
 
