@@ -40,6 +40,8 @@ FORBIDDEN_IMPORTS = {
     "redis",
     "psycopg",
 }
+#: Pure modules outside the core packages that the core may use (plain records, no I/O).
+PURE_ELSEWHERE = ("cardwatch.store.records",)
 FORBIDDEN_CALLS = {
     ("datetime", "now"),
     ("datetime", "utcnow"),
@@ -66,7 +68,7 @@ def test_core_module_is_pure(path: Path) -> None:
             for name in names:
                 root = (name or "").split(".")[0]
                 assert root not in FORBIDDEN_IMPORTS, f"{path.name} imports {name}"
-                assert not (name or "").startswith(
+                assert (name or "") in PURE_ELSEWHERE or not (name or "").startswith(
                     ("cardwatch.cli", "cardwatch.server", "cardwatch.store")
                 ), f"{path.name}: {name}"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
