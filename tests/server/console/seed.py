@@ -1,0 +1,131 @@
+"""Seed data for the console tests, written through the store's public API only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cardwatch.schema import Action, Decision, Reason, Transaction
+from cardwatch.server.console.passwords import hash_password
+from cardwatch.store.base import Store
+from cardwatch.store.records import Alert, Breach, Effects, Exposure, User
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+USERS = {"ana": "analyst", "sam": "supervisor", "sue": "supervisor", "ada": "admin"}
+_HASH = hash_password(PASSWORD)
+
+
+@dataclass
+class Seeded:
+    victim_card: str
+    plain_card: str
+    victim_alert: str
+    plain_alert: str
+    breach_id: str
+    exposed_cards: list[str]
+
+
+def add_users(store: Store) -> None:
+    for name, role in USERS.items():
+        store.add_user(User(name, _HASH, role, T0))
+
+
+def _decide(
+    store: Store,
+    txn_id: str,
+    card: str,
+    at: datetime,
+    action: Action,
+    score: float,
+    merchant: str = "m_shop",
+    amount: float = 42.0,
+    alert: bool = False,
+) -> str | None:
+    reasons = [Reason("amount_spike", "Amount far above this card's usual spend")] if alert else []
+    decision = Decision(txn_id, action, "59" if action == Action.DECLINE else "00", score, reasons)
+    txn = Transaction(
+        txn_id,
+        at,
+        card,
+        amount,
+        merchant,
+        customer_id=f"cust_{card[-4:]}",
+        merchant_name=merchant.replace("m_", "").title(),
+    )
+    effects = Effects()
+    if alert:
+        effects.alerts.append(
+            Alert(
+                card,
+                "review",
+                at,
+                txn_id=txn_id,
+                score=score,
+                reasons=[{"code": r.code, "message": r.message} for r in reasons],
+            )
+        )
+    store.record_decision(decision, txn, now=at, effects=effects)
+    if alert:
+        return next(a.alert_id for a in store.alerts(card_id=card) if a.txn_id == txn_id)
+    return None
+
+
+def seed_world(store: Store, now: datetime = T0) -> Seeded:
+    """Two cards with an open alert each (one exposed at a breach), some history, a breach with
+    twelve exposed cards."""
+    victim, plain = "tok_victim0000000000000000000001", "card_plain_0002"
+    exposed = [victim] + [f"card_exposed_{i:04d}" for i in range(11)]
+    for i in range(6):
+        _decide(store, f"v{i}", victim, now - timedelta(days=6 - i), Action.APPROVE, 0.05)
+        _decide(store, f"p{i}", plain, now - timedelta(days=6 - i), Action.APPROVE, 0.04)
+    _decide(store, "d1", plain, now - timedelta(days=2), Action.DECLINE, 0.93, "m_gadgets", 910.0)
+    victim_alert = _decide(
+        store,
+        "v_alert",
+        victim,
+        now - timedelta(hours=2),
+        Action.CHALLENGE,
+        0.40,
+        "m_far_away",
+        680.0,
+        alert=True,
+    )
+    plain_alert = _decide(
+        store,
+        "p_alert",
+        plain,
+        now - timedelta(hours=3),
+        Action.CHALLENGE,
+        0.97,
+        "m_gadgets",
+        1200.0,
+        alert=True,
+    )
+    breach = store.add_breach(
+        Breach(
+            merchant_id="m_corner_store",
+            window_start=now - timedelta(days=30),
+            window_end=now - timedelta(days=12),
+            score=11.4,
+            detected_at=now - timedelta(days=1),
+            evidence={
+                "fraud_cards": 5,
+                "exposed_cards": len(exposed),
+                "level": "store",
+                "merchant_ids": ["m_corner_store"],
+                "terminal_ids": ["t1", "t2"],
+                "p_value": 4e-12,
+                "expected_fraud_cards": 0.3,
+                "places_tested": 900,
+                "first_fraud_at": (now - timedelta(days=8)).isoformat(),
+                "fraud_card_ids": exposed[1:6],
+            },
+        )
+    )
+    store.add_exposures(
+        Exposure(breach.breach_id, card, round(1 - i / 20, 3), i + 1, f"cust_{i}")
+        for i, card in enumerate(exposed)
+    )
+    assert victim_alert and plain_alert
+    return Seeded(victim, plain, victim_alert, plain_alert, breach.breach_id, exposed)
