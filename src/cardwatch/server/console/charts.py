@@ -21,7 +21,7 @@ def _nice_max(value: float) -> float:
     """A round number at or above ``value`` for the top of an axis.
 
     >>> _nice_max(0), _nice_max(7), _nice_max(0.37), _nice_max(1234)
-    (1.0, 10.0, 0.4, 1500.0)
+    (1.0, 8.0, 0.4, 1500.0)
     """
     if value <= 0:
         return 1.0
@@ -30,7 +30,7 @@ def _nice_max(value: float) -> float:
     exp = 10 ** math.floor(math.log10(value))
     for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if value <= step * exp + 1e-12:
-            return round(step * exp, 10)
+            return float(round(step * exp, 10))
     return 10 * exp
 
 
