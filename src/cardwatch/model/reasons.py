@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -46,14 +47,14 @@ class ReasonTemplate:
 
 def _amount_ratio(ns: Mapping[str, Any]) -> str:
     if ns["value"] >= 1.5:
-        return "amount {v}x this card's usual".format(**ns)
+        return "amount {v}x this card's usual".format_map(ns)
     if ns["value"] <= 0.2:
         return "amount far below this card's usual"
     return "amount unusual for this card"
 
 
 def _far_from_last(ns: Mapping[str, Any]) -> str:
-    text = "{v} km from the last in-person payment".format(**ns)
+    text = "{v} km from the last in-person payment".format_map(ns)
     hours = next(
         (ns[k] for k in ("hours_since_last_cp", "hours_from_last_cp") if _number(ns.get(k))),
         None,
@@ -65,7 +66,7 @@ def _far_from_last(ns: Mapping[str, Any]) -> str:
 
 def _cross_border(ns: Mapping[str, Any]) -> str:
     if ns.get("country"):
-        return "payment in {country}, outside the card's home country".format(**ns)
+        return "payment in {country}, outside the card's home country".format_map(ns)
     return "payment outside the card's home country"
 
 
@@ -228,38 +229,85 @@ def reason_for(
     >>> reason_for("mystery_signal", 0.7)
     Reason(code='UNUSUAL_MYSTERY_SIGNAL', message='unusual mystery signal (0.7)')
     """
-    ns: dict[str, Any] = {k: v for k, v in (row or {}).items() if _number(v)}
-    ns.update(context or {})
-    ns["country"] = country_name(ns.get("merchant_country"))
-    ns["currency_text"] = f" {ns['currency']}" if ns.get("currency") else ""
+    ctx = context or {}
+    derived: dict[str, Any] = {"country": country_name(ctx.get("merchant_country"))}
+    derived["currency_text"] = f" {ctx['currency']}" if ctx.get("currency") else ""
     if _number(value):
-        ns["value"] = float(value)
-        ns["v"] = _human(float(value))
-        ns["count"] = f"{round(float(value)):,}"
-        ns["pct"] = f"{float(value):.1%}"
+        derived["value"] = float(value)
+    template, code, window = _resolve(feature)
+    if window is not None:
+        derived["window"] = window
+    fields = _Fields(derived, ctx, row or {})
+    if template is None:
+        shown = f" ({fields['v']})" if "value" in derived else ""
+        return Reason(code, f"unusual {feature.replace('_', ' ')}{shown}")
+    try:
+        if callable(template.message):
+            message = template.message(fields)
+        elif "{country}" in template.message and derived["country"] is None:
+            message = template.fallback
+        else:
+            message = template.message.format_map(fields)
+    except (KeyError, ValueError, TypeError):
+        message = template.fallback
+    return Reason(code, message)
+
+
+@lru_cache(maxsize=4096)
+def _resolve(feature: str) -> tuple[ReasonTemplate | None, str, str | None]:
+    """The template, the code and the window text ("24 hours") for a feature name, cached:
+    matching two dozen patterns on every explanation would cost more than the model."""
     for template in REASON_TEMPLATES:
         match = template.matches(feature)
         if match is None:
             continue
         groups = match.groupdict()
-        code = template.code
-        if groups.get("n") is not None:
-            n, unit = int(groups["n"]), _UNITS[groups["unit"]]
-            ns["window"] = unit if n == 1 else f"{n} {unit}s"
-            code = code.replace("{N}", str(n)).replace("{U}", unit[0].upper())
-        try:
-            if callable(template.message):
-                message = template.message(ns)
-            elif "{country}" in template.message and ns["country"] is None:
-                message = template.fallback
-            else:
-                message = template.message.format(**ns)
-        except (KeyError, ValueError, TypeError):
-            message = template.fallback
-        return Reason(code, message)
-    label = feature.replace("_", " ")
-    shown = f" ({ns['v']})" if "v" in ns else ""
-    return Reason("UNUSUAL_" + re.sub(r"\W", "_", feature).upper(), f"unusual {label}{shown}")
+        if groups.get("n") is None:
+            return template, template.code, None
+        n, unit = int(groups["n"]), _UNITS[groups["unit"]]
+        code = template.code.replace("{N}", str(n)).replace("{U}", unit[0].upper())
+        return template, code, unit if n == 1 else f"{n} {unit}s"
+    return None, "UNUSUAL_" + re.sub(r"\W", "_", feature).upper(), None
+
+
+#: Ways of writing the feature's value, made only when a message asks for them.
+_VALUE_TEXTS: dict[str, Callable[[float], str]] = {
+    "v": lambda value: _human(value),
+    "count": lambda value: f"{round(value):,}",
+    "pct": lambda value: f"{value:.1%}",
+}
+
+
+class _Fields(Mapping[str, Any]):
+    """What a message template can name: derived values, then the context, then the row.
+
+    A NaN (a missing feature value) is absent, so a template needing it uses its fallback.
+    """
+
+    __slots__ = ("_maps",)
+
+    def __init__(self, *maps: Mapping[str, Any]) -> None:
+        self._maps = maps
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _VALUE_TEXTS:
+            return _VALUE_TEXTS[key](self._maps[0]["value"])
+        for m in self._maps:
+            if key in m:
+                value = m[key]
+                if isinstance(value, float) and math.isnan(value):
+                    raise KeyError(key)
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        keys = {k: None for m in self._maps for k in m}
+        if "value" in self._maps[0]:
+            keys.update(dict.fromkeys(_VALUE_TEXTS))
+        return iter(keys)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def explain(
@@ -283,7 +331,7 @@ Reason(code='CARD_NOT_PRESENT', message='card not present (online or by phone)')
     d = len(feature_names)
     contrib = np.asarray(contributions, dtype=np.float64)[:d]
     values = np.asarray(x, dtype=np.float64)
-    row = dict(zip(feature_names, values.tolist(), strict=True))
+    row = _Row(feature_names, values)
     reasons: list[Reason] = []
     seen: set[str] = set()
     for i in np.argsort(-contrib, kind="stable"):
@@ -294,6 +342,31 @@ Reason(code='CARD_NOT_PRESENT', message='card not present (online or by phone)')
             seen.add(reason.code)
             reasons.append(reason)
     return reasons
+
+
+class _Row(Mapping[str, float]):
+    """The row's features by name, looked up only when a message names one."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: Sequence[str], values: np.ndarray) -> None:
+        self._names = names
+        self._values = values
+
+    def __getitem__(self, key: str) -> float:
+        try:
+            return float(self._values[list(self._names).index(key)])
+        except ValueError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _number(v: Any) -> bool:
