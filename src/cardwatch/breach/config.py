@@ -1,0 +1,43 @@
+"""The knobs of compromise detection, in one frozen dataclass.
+
+Defaults are chosen so that background fraud (phishing, lost and stolen cards, card testing) gives
+no alert while a breach is found from its first handful of fraud reports; ``bench/breach_eval.py``
+measures both over simulated worlds, and the numbers in ``docs/breach.md`` come from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DetectConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectConfig:
+    """Parameters of :func:`cardwatch.breach.detect`.
+
+    ``lookback_days``: how far before ``as_of`` visits count as possible exposures (breaches are
+    found weeks, not years, after they start; a longer look-back dilutes the signal and costs more).
+    ``min_fraud_cards``: a place needs at least this many defrauded cards in its window to alert,
+    whatever its p-value — two coincidences are not a breach.
+    ``alpha``: family-wise false-alert rate per run, Bonferroni-corrected over the places tested.
+    ``min_window_days``: the shortest window considered (a till breach lasts days, and a window of
+    minutes would make any coincidence look significant).
+    ``activity_adjust``: weigh the chance of a defrauded card being anywhere by how many places
+    defrauded cards visit compared with all cards (victims are often heavy spenders).
+    ``chains``: also test chains (stores sharing ``merchant_name``) as one place each.
+    ``max_candidates``: at most this many places per level get an exact window count (the
+    rest are cut by their fraud-card count; keeps the second pass small at any scale).
+
+    >>> DetectConfig().min_fraud_cards
+    3
+    """
+
+    lookback_days: float = 120.0
+    min_fraud_cards: int = 3
+    alpha: float = 0.01
+    min_window_days: float = 1.0
+    activity_adjust: bool = True
+    chains: bool = True
+    max_candidates: int = 2000
+    blame_iterations: int = 50

@@ -1,0 +1,123 @@
+"""Finding the common point of purchase: :func:`detect` as of one moment, :func:`detect_daily`
+as it would have run every day.
+
+A place alerts when enough defrauded cards paid there before their first fraud, and far more than
+chance explains (see :mod:`cardwatch.breach.stats`). When several stores of one chain share the
+evidence and the chain as a whole is stronger than any of its stores, they are reported as one
+chain-level suspect — a breach of the tills of a chain rather than of one shop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from cardwatch.breach import queries
+from cardwatch.breach.config import DetectConfig
+from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
+from cardwatch.breach.places import PlaceScore, score_places
+from cardwatch.breach.suspect import Suspect, from_us
+
+__all__ = ["assemble", "detect", "detect_daily", "detect_with"]
+
+
+def detect(history: History, as_of: datetime, config: DetectConfig | None = None) -> list[Suspect]:
+    """Suspected points of compromise as of ``as_of``, best first.
+
+    Only fraud reported by ``as_of`` and payments made by ``as_of`` are read.
+
+    >>> from cardwatch.schema import HISTORY_SCHEMA
+    >>> detect(HISTORY_SCHEMA.empty_table(), datetime(2013, 12, 10))
+    []
+    """
+    return detect_with(duckdb_engine(history), as_of, config or DetectConfig())
+
+
+def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[Suspect]:
+    """:func:`detect` on any engine (DuckDB, Spark)."""
+    return assemble(score_places(engine, as_of, config), config)
+
+
+def assemble(places: list[PlaceScore], config: DetectConfig) -> list[Suspect]:
+    """Alerts from scored places: significant ones, chains merged when the chain carries them."""
+    threshold = math.log(config.alpha)
+    alerted = [
+        p for p in places if p.fraud_cards >= config.min_fraud_cards and p.log_p <= threshold
+    ]
+    store_score = {p.key: p.log_p for p in places if p.level == "store"}
+    out: list[Suspect] = []
+    absorbed: set[str] = set()
+    for p in alerted:
+        if p.level != "chain":
+            continue
+        stores = [s for s, _ in p.stores]
+        best_store = min((store_score.get(s, 0.0) for s in stores), default=0.0)
+        if len(stores) >= 2 and p.log_p <= best_store:
+            out.append(_suspect(p, p.key, stores))
+            absorbed.update(stores)
+    for p in alerted:
+        if p.level == "store" and p.key not in absorbed:
+            out.append(_suspect(p, p.key, [p.key]))
+    return sorted(out, key=lambda s: (-s.score, s.merchant_id))
+
+
+def _suspect(p: PlaceScore, merchant_id: str, stores: list[str]) -> Suspect:
+    return Suspect(
+        merchant_id=merchant_id,
+        level=p.level,
+        chain=p.chain,
+        merchant_ids=tuple(stores),
+        terminal_ids=tuple(t for t, _ in p.terminals),
+        window_start=from_us(p.start_us),
+        window_end=from_us(p.end_us),
+        score=p.score,
+        p_value=min(1.0, math.exp(max(p.log_p, -745.0))),
+        fraud_cards=p.fraud_cards,
+        exposed_cards=p.exposed_cards,
+        expected_fraud_cards=p.expected,
+        first_fraud_at=from_us(p.first_fraud_us),
+        blame=p.blame,
+        places_tested=p.places_tested,
+        fraud_card_ids=tuple(p.card_ids),
+    )
+
+
+def detect_daily(
+    history: History,
+    start: datetime,
+    end: datetime,
+    config: DetectConfig | None = None,
+    step: timedelta = timedelta(days=1),
+) -> Iterator[tuple[datetime, Suspect]]:
+    """Run detection as of ``start``, ``start + step``, … up to ``end`` and yield each suspect
+    (by :attr:`Suspect.key`) on the first run that alerts it — the day an analyst would have
+    heard of it. A run with no fraud report since the previous one is skipped: its alerts could
+    only differ by the drift of the look-back window.
+
+    >>> from cardwatch.schema import HISTORY_SCHEMA
+    >>> list(detect_daily(HISTORY_SCHEMA.empty_table(), datetime(2013, 12, 1),
+    ...                   datetime(2013, 12, 5)))
+    []
+    """
+    config = config or DetectConfig()
+    engine = duckdb_engine(history)
+    start, end = as_utc(start), as_utc(end)
+    reports = engine.query(queries.reports_sql(engine, start - step, end))
+    reported = np.sort(reports.column("reported_us").to_numpy(zero_copy_only=False))
+    seen: set[str] = set()
+    prev: datetime | None = None
+    t = start
+    while t <= end:
+        lo = int(((prev or start - step)).timestamp() * 1e6)
+        hi = int(t.timestamp() * 1e6)
+        new = np.searchsorted(reported, hi, "right") - np.searchsorted(reported, lo, "right")
+        if prev is None or new > 0:
+            for s in detect_with(engine, t, config):
+                if s.key not in seen:
+                    seen.add(s.key)
+                    yield t, s
+        prev = t
+        t += step

@@ -1,0 +1,125 @@
+"""The detection SQL: every pass over the full history, written once for DuckDB and Spark.
+
+Each function returns query text for an :class:`~cardwatch.breach.engine.Engine`; only the small
+per-card and per-place results come back to Python. Every query is bounded to
+``[start, as_of]``, so nothing that happened after ``as_of`` is read, and a fraud label counts only
+when it was reported by ``as_of``.
+
+Tables registered by the caller (small): ``cw_fraud_cards(card_id, first_fraud_us)``,
+``cw_places(merchant_id)``, ``cw_names(merchant_name)``,
+``cw_keys(key)``, ``cw_windows(wid, key, ws_us, we_us)``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cardwatch.breach.engine import Engine, as_utc
+
+DAY_US = 86_400_000_000
+
+__all__ = [
+    "chain_cards_sql",
+    "daily_traffic_sql",
+    "fraud_cards_sql",
+    "population_sql",
+    "pre_fraud_visits_sql",
+    "reports_sql",
+    "store_cards_sql",
+    "window_cards_sql",
+]
+
+
+def _span(e: Engine, start: datetime, as_of: datetime, alias: str = "") -> str:
+    col = f"{alias}timestamp"
+    return f"{col} >= {e.ts(start)} AND {col} <= {e.ts(as_of)}"
+
+
+def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Cards whose fraud was reported by ``as_of``, with their first (known) fraud; only cards
+    whose first fraud falls after ``start`` can have visited anything before it in the window."""
+    return f"""
+        SELECT card_id, min({e.epoch_us("timestamp")}) AS first_fraud_us
+        FROM transactions
+        WHERE is_fraud = 1 AND fraud_reported_at <= {e.ts(as_of)} AND timestamp <= {e.ts(as_of)}
+        GROUP BY card_id
+        HAVING min(timestamp) > {e.ts(start)}
+    """
+
+
+def pre_fraud_visits_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Every payment of a defrauded card before its first fraud: the candidate exposures."""
+    ts_us = e.epoch_us("t.timestamp")
+    return f"""
+        SELECT t.card_id, t.merchant_id, t.merchant_name, t.terminal_id, {ts_us} AS ts_us
+        FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
+        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us
+    """
+
+
+def population_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """How many cards are active, and how many (card, place) pairs they make: the baseline
+    against which a place's share of defrauded cards is judged."""
+    return f"""
+        SELECT approx_count_distinct(card_id) AS cards, count(*) AS txns,
+               approx_count_distinct({e.pair_hash("card_id", "merchant_id")}) AS pairs
+        FROM transactions WHERE {_span(e, start, as_of)}
+    """
+
+
+def store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Distinct cards per store visited by a defrauded card (approximate: only used to spread
+    blame and to choose windows; the windows' counts are exact)."""
+    return f"""
+        SELECT merchant_id, approx_count_distinct(card_id) AS cards
+        FROM transactions
+        WHERE {_span(e, start, as_of)} AND merchant_id IN (SELECT merchant_id FROM cw_places)
+        GROUP BY merchant_id
+    """
+
+
+def chain_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Stores and distinct cards per merchant name visited by a defrauded card: a name with
+    several stores is a chain."""
+    return f"""
+        SELECT merchant_name, count(DISTINCT merchant_id) AS stores,
+               approx_count_distinct(card_id) AS cards
+        FROM transactions
+        WHERE {_span(e, start, as_of)} AND merchant_name IN (SELECT merchant_name FROM cw_names)
+        GROUP BY merchant_name
+    """
+
+
+def daily_traffic_sql(e: Engine, start: datetime, as_of: datetime, column: str) -> str:
+    """Payments per day at each candidate place (``cw_keys``): the place's own rhythm, against
+    which its defrauded cards' visits are placed in time."""
+    start_us = int(as_utc(start).timestamp() * 1_000_000)
+    day = f"CAST(floor(({e.epoch_us('timestamp')} - {start_us}) / {DAY_US}) AS BIGINT)"
+    return f"""
+        SELECT {column} AS key, {day} AS day, count(*) AS txns
+        FROM transactions
+        WHERE {_span(e, start, as_of)} AND {column} IN (SELECT key FROM cw_keys)
+        GROUP BY 1, 2
+    """
+
+
+def window_cards_sql(e: Engine, start: datetime, as_of: datetime, column: str) -> str:
+    """Exact distinct cards that paid at each candidate place (``column`` = ``merchant_id`` for
+    stores, ``merchant_name`` for chains) during its window: the exposure being tested."""
+    ts_us = e.epoch_us("t.timestamp")
+    return f"""
+        SELECT w.wid AS wid, count(DISTINCT t.card_id) AS cards
+        FROM transactions t JOIN cw_windows w ON t.{column} = w.key
+        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} >= w.ws_us AND {ts_us} <= w.we_us
+        GROUP BY w.wid
+    """
+
+
+def reports_sql(e: Engine, start: datetime, end: datetime) -> str:
+    """When fraud reports arrived: a daily re-run with no new report cannot change its alerts."""
+    return f"""
+        SELECT DISTINCT {e.epoch_us("fraud_reported_at")} AS reported_us
+        FROM transactions
+        WHERE is_fraud = 1 AND fraud_reported_at > {e.ts(start)}
+          AND fraud_reported_at <= {e.ts(end)}
+    """

@@ -1,0 +1,92 @@
+"""Detection on small worlds: the breached chain is found, popular places and background fraud
+are not, and nothing after ``as_of`` is used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pyarrow.compute as pc
+
+from cardwatch.breach import DetectConfig, detect, detect_daily
+
+AS_OF = datetime(2013, 12, 31, tzinfo=UTC)
+
+
+def test_breached_chain_ranks_first(breached_world) -> None:
+    found = detect(breached_world.table, AS_OF)
+    assert found, "the breach was not found"
+    top = found[0]
+    assert top.level == "chain" and top.chain == "BIGMART"
+    assert set(breached_world.breach_stores) <= set(top.merchant_ids)
+    assert top.window_start <= breached_world.breach_end
+    assert top.window_end >= breached_world.breach_start
+    assert top.fraud_cards >= 10 and top.exposed_cards > top.fraud_cards
+    assert top.p_value < 0.01 and top.score > 2
+    assert all(t.startswith("BM") for t in top.terminal_ids)
+    assert {s.merchant_id for s in found} <= {"BIGMART"}
+
+
+def test_popular_places_do_not_alert(breached_world) -> None:
+    found = detect(breached_world.table, AS_OF)
+    assert not {"SUPER", "TRANSIT"} & {m for s in found for m in s.merchant_ids}
+
+
+def test_background_fraud_alone_gives_no_alert(world_factory: Callable) -> None:
+    quiet = world_factory(breach_stores=(), background_frauds=60, seed=11)
+    assert detect(quiet.table, AS_OF) == []
+
+
+def test_single_store_breach_is_reported_as_the_store(world_factory: Callable) -> None:
+    one = world_factory(breach_stores=(2,), share_defrauded=0.6, chain_stores=3, seed=5)
+    found = detect(one.table, AS_OF)
+    assert found and found[0].merchant_id == "BM2" and found[0].level == "store"
+    assert found[0].chain == "BIGMART"
+
+
+def test_labels_reported_after_as_of_are_ignored(breached_world) -> None:
+    as_of = datetime(2013, 12, 20, tzinfo=UTC)
+    t = breached_world.table
+    late = pc.greater(t.column("fraud_reported_at"), as_of)
+    relabelled = t.set_column(
+        t.schema.get_field_index("is_fraud"),
+        "is_fraud",
+        pc.if_else(pc.fill_null(late, False), 0, t.column("is_fraud")).cast("int8"),
+    )
+    assert detect(t, as_of) == detect(relabelled, as_of)
+    before_any = breached_world.first_report - timedelta(hours=1)
+    assert all(s.chain != "BIGMART" for s in detect(t, before_any))
+
+
+def test_transactions_after_as_of_are_not_read(breached_world) -> None:
+    as_of = datetime(2013, 12, 20, tzinfo=UTC)
+    t = breached_world.table
+    past = t.filter(pc.less_equal(t.column("timestamp"), as_of))
+    assert detect(t, as_of) == detect(past, as_of)
+
+
+def test_relation_and_connection_give_the_same_answer(breached_world) -> None:
+    expected = [s.to_dict() for s in detect(breached_world.table, AS_OF)]
+    con = duckdb.connect()
+    con.register("raw", breached_world.table)
+    con.execute("CREATE VIEW transactions AS SELECT * FROM raw")
+    assert [s.to_dict() for s in detect(con, AS_OF)] == expected
+    rel = con.table("raw")
+    assert [s.to_dict() for s in detect(rel, AS_OF)] == expected
+
+
+def test_stricter_threshold_only_removes_alerts(breached_world) -> None:
+    loose = detect(breached_world.table, AS_OF, DetectConfig(alpha=0.05))
+    strict = detect(breached_world.table, AS_OF, DetectConfig(alpha=1e-12))
+    assert {s.key for s in strict} <= {s.key for s in loose}
+
+
+def test_daily_detection_alerts_soon_after_the_first_reports(breached_world) -> None:
+    start = breached_world.first_report.replace(hour=0, minute=0, second=0, microsecond=0)
+    alerts = list(detect_daily(breached_world.table, start, start + timedelta(days=14)))
+    assert alerts, "never alerted"
+    day, suspect = alerts[0]
+    assert suspect.chain == "BIGMART"
+    assert day - breached_world.first_report < timedelta(days=14)
+    assert len({s.key for _, s in alerts}) == len(alerts)
