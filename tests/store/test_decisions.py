@@ -153,3 +153,18 @@ def test_sql_store_settles_a_lost_race_on_the_unique_key(
         store, "find_decision_by_key", lambda *a, **k: next(calls, None) or real(*a, **k)
     )
     assert store.record_decision(decline(), txn(), "key-1", now=T0) == winner
+
+
+def test_recorded_decision_is_committed_for_other_connections(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Durable before the answer leaves: a second engine (another process) sees it at once."""
+    from cardwatch.store.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path / 'cw.db'}"
+    writer = SqlStore.open(url)
+    stored = writer.record_decision(decline(), txn(), "k", now=T0)
+    reader = SqlStore.open(url, migrate=False)
+    try:
+        assert reader.find_decision_by_key("k") == stored
+    finally:
+        writer.close()
+        reader.close()
