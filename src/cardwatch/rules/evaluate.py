@@ -17,6 +17,7 @@ from cardwatch.rules.errors import RuleEvaluationError
 from cardwatch.rules.ruleset import Rule, RuleAction, RuleSet
 from cardwatch.rules.scalar import Truth, compile_condition
 from cardwatch.rules.vector import Columns, column_truth
+from cardwatch.schema import Action, Reason
 
 __all__ = ["ColumnVerdict", "CompiledRuleSet", "Verdict", "compile_ruleset"]
 
@@ -87,10 +88,13 @@ class CompiledRuleSet:
         """For every rule (in ``ruleset.rules`` order), whether it matches this payment."""
         return tuple(cond(values) is True for cond in self._conditions)
 
-    def evaluate_columns(self, columns: Mapping[str, np.ndarray] | Columns) -> ColumnVerdict:
+    def evaluate_columns(
+        self, columns: Mapping[str, np.ndarray] | Columns, n: int | None = None
+    ) -> ColumnVerdict:
         """Judge every row of equal-length columns at once; agrees with :meth:`evaluate` row by
-        row. Raises :class:`RuleEvaluationError` if any rule cannot be judged on any row."""
-        cols = columns if isinstance(columns, Columns) else Columns(columns)
+        row. Raises :class:`RuleEvaluationError` if any rule cannot be judged on any row.
+        ``n`` (the row count) lets ``columns`` be a lazy mapping; see :class:`Columns`."""
+        cols = columns if isinstance(columns, Columns) else Columns(columns, n)
         lists = dict(self.ruleset.lists)
         hits = np.zeros((len(self.ruleset.rules), cols.n), dtype=bool)
         for i, rule in enumerate(self.ruleset.rules):
@@ -102,6 +106,33 @@ class CompiledRuleSet:
         for i, _rule, _ in reversed(self._live):
             deciding[hits[i]] = i
         return ColumnVerdict(deciding, hits)
+
+    # The engine's RuleEvaluator protocol (cardwatch.engine): actions as the decision's Action.
+
+    def match(
+        self, values: Mapping[str, object]
+    ) -> tuple[Action | None, str | None, Reason | None]:
+        """``(action, rule id, reason)`` of the deciding live rule, or three ``None``."""
+        rule = self.evaluate(values).rule
+        if rule is None:
+            return None, None, None
+        return rule.action.decision, rule.id, rule.reason
+
+    def match_columns(
+        self, columns: Mapping[str, np.ndarray], n: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the deciding rule's action code (``cardwatch.engine.ACTION_CODES``, -1: none)
+        and its index in ``ruleset.rules`` (-1: none)."""
+        from cardwatch.engine import ACTION_CODES  # the engine owns its codes
+
+        deciding = self.evaluate_columns(columns, n).deciding
+        codes = [ACTION_CODES[r.action.decision] for r in self.ruleset.rules]
+        lookup = np.array([*codes, -1], dtype=np.int8)
+        return lookup[deciding], deciding
+
+    def reason_at(self, index: int) -> Reason:
+        """The reason of rule ``index`` (an index given by :meth:`match_columns`)."""
+        return self.ruleset.rules[index].reason
 
 
 def compile_ruleset(ruleset: RuleSet, known: Known = None) -> CompiledRuleSet:

@@ -6,6 +6,8 @@ functions return renderables and print nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Group
 from rich.table import Table
 
@@ -23,8 +25,8 @@ def _pct(x: float) -> str:
     return f"{100 * x:.3f}%"
 
 
-def _version(s: SetStats) -> str:
-    return "default" if s.version is None else f"v{s.version}"
+def _version(s: SetStats, unversioned: str) -> str:
+    return unversioned if s.version is None else f"v{s.version}"
 
 
 def ruleset_table(ruleset: RuleSet) -> Table:
@@ -52,8 +54,8 @@ def _summary(report: BacktestReport) -> Table:
         f"{_money(report.fraud_amount)} fraud amount)"
     )
     table.add_column("")
-    table.add_column(f"candidate ({_version(c)})", justify="right")
-    table.add_column(f"in force ({_version(b)})", justify="right")
+    table.add_column(f"candidate ({_version(c, 'file')})", justify="right")
+    table.add_column(f"in force ({_version(b, 'default')})", justify="right")
     rows = [
         ("frauds stopped (declined or challenged)", lambda s: f"{s.frauds_stopped:,}"),
         ("fraud amount stopped", lambda s: _money(s.fraud_amount_stopped)),
@@ -70,33 +72,31 @@ def _summary(report: BacktestReport) -> Table:
     return table
 
 
-def _cells(s: RuleStats | None) -> list[str]:
-    if s is None:
-        return ["–"] * 5
-    return [
-        f"{s.hits:,}",
-        f"{s.decided:,}",
-        f"{s.frauds:,} / {_money(s.fraud_amount)}",
-        f"{s.honest:,}",
-        f"{s.honest_cards:,}",
-    ]
+_METRICS = (
+    ("hits", lambda s: f"{s.hits:,}"),
+    ("decided", lambda s: f"{s.decided:,}"),
+    ("frauds", lambda s: f"{s.frauds:,}"),
+    ("fraud amount", lambda s: _money(s.fraud_amount)),
+    ("honest hit", lambda s: f"{s.honest:,}"),
+    ("honest cards", lambda s: f"{s.honest_cards:,}"),
+)
+
+
+def _pair(fmt: Callable[[RuleStats], str], cand: RuleStats | None, base: RuleStats | None) -> str:
+    return f"{fmt(cand) if cand else '–'} | {fmt(base) if base else '–'}"
 
 
 def _rules(report: BacktestReport) -> Table:
-    table = Table(title="per rule: candidate | in force")
+    table = Table(title="per rule (candidate | in force)")
     table.add_column("rule")
     table.add_column("action")
-    for who in ("cand", "base"):
-        table.add_column(f"{who} hits", justify="right")
-        table.add_column(f"{who} decided", justify="right")
-        table.add_column(f"{who} frauds / amount", justify="right")
-        table.add_column(f"{who} honest", justify="right")
-        table.add_column(f"{who} honest cards", justify="right")
+    for name, _ in _METRICS:
+        table.add_column(name, justify="right")
     for rule_id, cand, base in report.rule_pairs():
         some = cand or base
         assert some is not None
         action = some.action + ("" if some.mode == "live" else " (shadow)")
-        table.add_row(rule_id, action, *_cells(cand), *_cells(base))
+        table.add_row(rule_id, action, *(_pair(fmt, cand, base) for _, fmt in _METRICS))
     return table
 
 

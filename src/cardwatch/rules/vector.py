@@ -57,21 +57,33 @@ class _Truth:
 
 
 class Columns:
-    """Attribute columns of equal length, normalised once and shared by every rule of a set."""
+    """Attribute columns of equal length, normalised once and shared by every rule of a set.
 
-    def __init__(self, columns: Mapping[str, _Array]) -> None:
+    ``columns`` may be a lazy mapping (the replay builds a column only when asked for it); give
+    ``n`` then, so that no column is built just to learn the row count.
+    """
+
+    def __init__(self, columns: Mapping[str, _Array], n: int | None = None) -> None:
         self._raw = columns
         self._cache: dict[str, _Vec] = {}
-        lengths = {len(np.asarray(c)) for c in columns.values()}
-        if len(lengths) > 1:
-            raise RuleEvaluationError(f"columns have different lengths: {sorted(lengths)}")
-        self.n = lengths.pop() if lengths else 0
+        if n is None:
+            lengths = {len(np.asarray(c)) for c in columns.values()}
+            if len(lengths) > 1:
+                raise RuleEvaluationError(f"columns have different lengths: {sorted(lengths)}")
+            n = lengths.pop() if lengths else 0
+        self.n = n
 
     def get(self, name: str) -> _Vec:
         if name not in self._cache:
-            if name not in self._raw:
-                raise RuleEvaluationError(f"attribute {name!r} was not supplied")
-            self._cache[name] = _column(np.asarray(self._raw[name]), name)
+            try:
+                arr = np.asarray(self._raw[name])
+            except KeyError:
+                raise RuleEvaluationError(f"attribute {name!r} was not supplied") from None
+            if arr.shape != (self.n,):
+                raise RuleEvaluationError(
+                    f"attribute {name!r} has shape {arr.shape}, expected ({self.n},)"
+                )
+            self._cache[name] = _column(arr, name)
         return self._cache[name]
 
 

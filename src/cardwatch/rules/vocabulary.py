@@ -1,55 +1,81 @@
 """The attributes a rule may read, with their kinds: the default known-attribute set.
 
-Transaction fields come from the data contract; features are the names the profiles build.
-Labels (``is_fraud``, ``fraud_reported_at``) are left out on purpose: a rule reading the label
-would look perfect in a backtest and mean nothing live. ``timestamp`` is left out because rules
-compare numbers and strings, not times (use ``hour_unusual`` and friends).
+It is exactly what the engine hands the rules (``Engine.rule_values`` live, the replay's columns
+in bulk): every profile feature, the score, the breach-exposure and travel flags, and the
+payment fields the engine passes on. A test keeps this list equal to the engine's, because a
+rule that reads an attribute the engine does not supply cannot be judged and stops decisions.
+Labels (``is_fraud``, ``fraud_reported_at``) are never offered: a rule reading the label would
+look perfect in a backtest and mean nothing live.
+
+Kept as literal names rather than imported from :mod:`cardwatch.profiles`, so that reading or
+saving a rule set does not load the compiled feature kernel.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
-from cardwatch.schema import TRANSACTION_COLUMNS
+__all__ = ["FEATURE_KINDS", "KNOWN_ATTRIBUTES", "PROFILE_FEATURES", "TRANSACTION_KINDS"]
 
-__all__ = ["FEATURE_KINDS", "KNOWN_ATTRIBUTES", "TRANSACTION_KINDS"]
-
-_NUMERIC_FIELDS = {"amount", "merchant_lat", "merchant_lon"}
-_NOT_FOR_RULES = {"is_fraud", "fraud_reported_at", "timestamp"}
-
+#: Payment fields the engine passes to the rules (``amount`` is also a profile feature).
 TRANSACTION_KINDS = MappingProxyType(
     {
-        name: ("number" if name in _NUMERIC_FIELDS else "string")
-        for name in TRANSACTION_COLUMNS
-        if name not in _NOT_FOR_RULES
+        "amount": "number",
+        "merchant_id": "string",
+        "merchant_country": "string",
+        "mcc": "string",
+        "channel": "string",
+        "entry_mode": "string",
+        "currency": "string",
     }
 )
 
-_NUMERIC_FEATURES = (
-    "score",
-    "cross_border",
-    "card_not_present",
+#: Profile features (``cardwatch.profiles.FEATURE_NAMES``), all numbers; 0/1 for flags.
+PROFILE_FEATURES = (
+    "amount",
     "card_txn_count_1h",
     "card_txn_count_24h",
+    "card_txn_count_7d",
+    "card_txn_count_30d",
+    "card_amount_sum_1h",
     "card_amount_sum_24h",
+    "card_amount_sum_7d",
+    "card_amount_sum_30d",
     "card_amount_mean_30d",
     "amount_ratio_to_mean",
+    "card_txn_count_total",
+    "amount_log_zscore",
+    "hours_since_last_txn",
     "first_time_merchant",
-    "first_time_country",
     "first_time_mcc",
+    "first_time_country",
     "km_from_last_cp",
     "speed_kmh_from_last_cp",
+    "card_not_present",
+    "cross_border",
     "magstripe_on_chip",
+    "manual_entry",
+    "hour_of_day",
+    "hour_share",
     "hour_unusual",
     "card_declines_24h",
     "merchant_txn_count_24h",
+    "merchant_txn_count_30d",
+    "merchant_distinct_cards",
+    "merchant_fraud_reported",
     "merchant_fraud_rate",
-    "exposed",
-    "exposed_counterfeit_risk",
-)
-FEATURE_KINDS = MappingProxyType(
-    {"home_country": "string", **dict.fromkeys(_NUMERIC_FEATURES, "number")}
 )
 
-#: Every attribute the default engine supplies, name → ``"number"`` or ``"string"``.
-KNOWN_ATTRIBUTES = MappingProxyType({**TRANSACTION_KINDS, **FEATURE_KINDS})
+FEATURE_KINDS = MappingProxyType(
+    {
+        **dict.fromkeys(PROFILE_FEATURES, "number"),
+        "score": "number",
+        "exposed": "number",
+        "exposed_counterfeit_risk": "number",
+        "travel_notice": "number",
+        "home_country": "string",
+    }
+)
+
+#: Every attribute the engine supplies, name → ``"number"`` or ``"string"``.
+KNOWN_ATTRIBUTES = MappingProxyType({**FEATURE_KINDS, **TRANSACTION_KINDS})
