@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from cardwatch.store.database import make_engine, upgrade
 from cardwatch.store.sql import SqlStore, open_store
-from cardwatch.store.tables import metadata
+from cardwatch.store.tables import audit, metadata
 from cardwatch.workspace import Workspace
 
 
@@ -35,7 +36,7 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_upgrade_from_a_url(tmp_path: Path) -> None:
@@ -60,3 +61,32 @@ def test_open_store_uses_the_workspace_database(workspace: Workspace) -> None:
         assert (workspace.home / "cardwatch.db").exists()
     finally:
         store.close()
+
+
+def test_audit_is_append_only_in_the_database(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    upgrade(engine)
+    with engine.begin() as conn:
+        row = {"who": "ana", "action": "a", "target": "t", "at": datetime.now(UTC), "details": {}}
+        conn.execute(insert(audit).values(row))
+    for statement in ("UPDATE audit SET who = 'mallory'", "DELETE FROM audit"):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT who FROM audit")).scalars().all() == ["ana"]
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    from alembic import command
+
+    from cardwatch.store.database import alembic_config
+
+    upgrade(engine)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)

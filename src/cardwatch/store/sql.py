@@ -89,7 +89,8 @@ class SqlStore(CasesMixin):
             reasons=list(decision.reasons),
             decision_id=decision.decision_id or new_id("dec"),
         )
-        row = {
+        created = now or datetime.now(UTC)
+        row: dict[str, Any] = {
             "decision_id": stored.decision_id,
             "txn_id": txn.txn_id,
             "card_id": txn.card_id,
@@ -108,13 +109,13 @@ class SqlStore(CasesMixin):
             "reversed": False,
             "reversed_at": None,
             "stand_in": stand_in,
-            "created_at": now or datetime.now(UTC),
+            "created_at": created,
         }
         try:
             with self._write() as conn:
                 conn.execute(insert(t.decisions).values(row))
                 if effects is not None:
-                    self._insert_effects(conn, effects, row["created_at"])
+                    self._insert_effects(conn, effects, created)
         except IntegrityError:
             # Lost a race with the same authorisation: answer what the winner stored.
             winner = self.find_decision_by_key(key, iso_key)
