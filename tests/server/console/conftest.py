@@ -13,7 +13,7 @@ from cardwatch.server.console import create_console_app
 from cardwatch.store.sql import SqlStore
 from cardwatch.workspace import Workspace
 
-from .seed import PASSWORD, Seeded, add_users, seed_world
+from .seed import PASSWORD, Seeded, add_users, seed_world, synthetic_columns
 
 
 @pytest.fixture
@@ -31,7 +31,8 @@ def world(store: SqlStore) -> Seeded:
 
 @pytest.fixture
 def app_client(workspace: Workspace, store: SqlStore) -> Iterator[TestClient]:
-    with TestClient(create_console_app(workspace, store)) as client:
+    app = create_console_app(workspace, store, columns_provider=synthetic_columns)
+    with TestClient(app) as client:
         yield client
 
 

@@ -129,3 +129,27 @@ def seed_world(store: Store, now: datetime = T0) -> Seeded:
     )
     assert victim_alert and plain_alert
     return Seeded(victim, plain, victim_alert, plain_alert, breach.breach_id, exposed)
+
+
+def synthetic_columns(ws: object, in_force: object, n: int = 400) -> dict[str, object]:
+    """Replayed columns for rule backtests: every known attribute, a score that separates the
+    frauds, and bursts of payments on a few fraud cards (what ``burst_of_payments`` looks for)."""
+    import numpy as np
+
+    from cardwatch.rules import KNOWN_ATTRIBUTES
+
+    rng = np.random.default_rng(7)
+    fraud = (rng.random(n) < 0.08).astype(float)
+    cols: dict[str, object] = {}
+    for name, kind in KNOWN_ATTRIBUTES.items():
+        if kind == "number":
+            cols[name] = rng.random(n)
+        else:
+            cols[name] = np.array(["x"] * n, dtype=object)
+    cols["score"] = np.clip(0.3 * rng.random(n) + 0.6 * fraud, 0, 1)
+    cols["amount"] = np.round(20 + 200 * rng.random(n) + 600 * fraud, 2)
+    cols["card_amount_mean_30d"] = np.full(n, 60.0)
+    cols["card_txn_count_1h"] = np.where(fraud == 1, 6.0, rng.integers(0, 3, n).astype(float))
+    cols["is_fraud"] = fraud
+    cols["card_id"] = np.array([f"c{i % 120}" for i in range(n)], dtype=object)
+    return cols

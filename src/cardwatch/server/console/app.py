@@ -25,9 +25,10 @@ from cardwatch.server.console.errors import (
     PageNotFound,
 )
 from cardwatch.server.console.routes import ROUTERS
+from cardwatch.server.console.rulework import ColumnsProvider
 from cardwatch.server.console.sessions import SessionSigner
 from cardwatch.server.console.views import make_templates, render
-from cardwatch.store.base import Store
+from cardwatch.store.base import ConflictError, Store
 from cardwatch.workspace import Workspace
 
 __all__ = ["create_console", "create_console_app"]
@@ -40,11 +41,13 @@ def create_console(
     clock: Callable[[], datetime] = utc_now,
     session_ttl_seconds: int = 8 * 3600,
     secure_cookies: bool = False,
+    columns_provider: ColumnsProvider | None = None,
 ) -> FastAPI:
     """The analyst console as an application to mount (``app.mount("/console", ...)``).
 
     ``secure_cookies`` marks the session cookie ``Secure``: set it whenever the console is served
-    over HTTPS, which is every deployment but a laptop.
+    over HTTPS, which is every deployment but a laptop. ``columns_provider`` gives rule
+    backtests their replayed history (default: replay the workspace's history).
     """
     console = Console(
         ws=ws,
@@ -54,6 +57,8 @@ def create_console(
         clock=clock,
         secure_cookies=secure_cookies,
     )
+    if columns_provider is not None:
+        console.cache["columns_provider"] = columns_provider
     app = FastAPI(
         title="cardwatch console",
         docs_url=None,
@@ -105,6 +110,10 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def core_not_found(request: Request, exc: NotFoundError) -> Response:
         return render(request, "error.html", 404, title="Not found", detail=str(exc))
+
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> Response:
+        return render(request, "error.html", 409, title="Not done", detail=str(exc))
 
     @app.exception_handler(ActionRefused)
     async def refused(request: Request, exc: ActionRefused) -> Response:
