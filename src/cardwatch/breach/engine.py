@@ -47,10 +47,6 @@ class Engine(Protocol):
         """SQL for microseconds since the epoch (UTC) of a timestamp expression."""
         ...
 
-    def pair_hash(self, a: str, b: str) -> str:
-        """SQL for a 64-bit hash of two columns (to count distinct pairs cheaply)."""
-        ...
-
 
 class DuckDBEngine:
     """Runs the detection SQL on DuckDB: over a connection with a ``transactions`` view, or over
@@ -90,9 +86,6 @@ class DuckDBEngine:
 
     def epoch_us(self, expr: str) -> str:
         return f"epoch_us({expr})"
-
-    def pair_hash(self, a: str, b: str) -> str:
-        return f"hash({a}, {b})"
 
 
 def duckdb_engine(history: History) -> DuckDBEngine:

@@ -109,12 +109,16 @@ def score_places(engine: Engine, as_of: datetime, config: DetectConfig) -> list[
     names = _blank(visits, "merchant_name")
     terminals = _blank(visits, "terminal_id")
 
+    # Chains worth testing: names under which defrauded cards used several stores.
+    named = names != ""
+    pairs = np.unique(np.stack([names[named], store_ids[store[named]]]), axis=1)
+    multi, count = np.unique(pairs[0], return_counts=True)
+    chain_names = multi[count >= 2] if config.chains else multi[:0]
     engine.register("cw_places", pa.table({"merchant_id": store_ids}))
     store_n = _pairs(engine.query(queries.store_cards_sql(engine, start, as_of)), "merchant_id")
     chain_n: dict[str, int] = {}
-    uniq_names = np.unique(names[names != ""])
-    if config.chains and len(uniq_names):
-        engine.register("cw_names", pa.table({"merchant_name": uniq_names}))
+    if len(chain_names):
+        engine.register("cw_names", pa.table({"merchant_name": chain_names}))
         rows = engine.query(queries.chain_cards_sql(engine, start, as_of)).to_pylist()
         chain_n = {r["merchant_name"]: int(r["cards"]) for r in rows if r["stores"] >= 2}
 
@@ -123,7 +127,7 @@ def score_places(engine: Engine, as_of: datetime, config: DetectConfig) -> list[
     ratio = 1.0
     if config.activity_adjust:
         card_days = float(np.sum(np.maximum(first - start_us, DAY_US)) / DAY_US)
-        ratio = activity_ratio(len(edge), card_days, float(pop["pairs"] or 0), population,
+        ratio = activity_ratio(visits.num_rows, card_days, float(pop["txns"] or 0), population,
                                lookback)
     n_store = np.array([store_n.get(s, 1) for s in store_ids], dtype=np.float64)
     blame, _ = blame_scores(edge // n_stores, edge % n_stores, weight.astype(np.float64),

@@ -58,18 +58,17 @@ def pre_fraud_visits_sql(e: Engine, start: datetime, as_of: datetime) -> str:
 
 
 def population_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """How many cards are active, and how many (card, place) pairs they make: the baseline
-    against which a place's share of defrauded cards is judged."""
+    """How many cards are active and how much they pay: the baseline against which a place's
+    share of defrauded cards is judged."""
     return f"""
-        SELECT approx_count_distinct(card_id) AS cards, count(*) AS txns,
-               approx_count_distinct({e.pair_hash("card_id", "merchant_id")}) AS pairs
+        SELECT approx_count_distinct(card_id) AS cards, count(*) AS txns
         FROM transactions WHERE {_span(e, start, as_of)}
     """
 
 
 def store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """Distinct cards per store visited by a defrauded card (approximate: only used to spread
-    blame and to choose windows; the windows' counts are exact)."""
+    """Distinct cards per store visited by a defrauded card (``cw_places``). Approximate: these
+    spread blame and rank candidates; the windows that are tested are counted exactly."""
     return f"""
         SELECT merchant_id, approx_count_distinct(card_id) AS cards
         FROM transactions
@@ -79,8 +78,8 @@ def store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
 
 
 def chain_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """Stores and distinct cards per merchant name visited by a defrauded card: a name with
-    several stores is a chain."""
+    """Stores and distinct cards per name under which defrauded cards used several stores
+    (``cw_names``): a chain."""
     return f"""
         SELECT merchant_name, count(DISTINCT merchant_id) AS stores,
                approx_count_distinct(card_id) AS cards

@@ -74,9 +74,9 @@ def log_scan_factor(k: int, expected: float, lookback_days: float, window_days: 
     return math.log(factor) if factor > 1.0 else 0.0
 
 
-def activity_ratio(fraud_pairs: float, fraud_card_days: float, pairs: float, cards: float,
+def activity_ratio(fraud_txns: float, fraud_card_days: float, txns: float, cards: float,
                    lookback_days: float) -> float:
-    """How many more places a defrauded card visits per day, before its fraud, than an average
+    """How many more payments a defrauded card makes per day, before its fraud, than an average
     card: victims of breaches tend to be active cardholders, and active cards are everywhere.
     Never below 1, so that the adjustment can only make an alert harder.
 
@@ -85,10 +85,10 @@ def activity_ratio(fraud_pairs: float, fraud_card_days: float, pairs: float, car
     >>> activity_ratio(10, 100, 1000, 100, 60)
     1.0
     """
-    if fraud_card_days <= 0 or cards <= 0 or pairs <= 0:
+    if fraud_card_days <= 0 or cards <= 0 or txns <= 0:
         return 1.0
-    fraud_rate = fraud_pairs / fraud_card_days
-    all_rate = pairs / (cards * lookback_days)
+    fraud_rate = fraud_txns / fraud_card_days
+    all_rate = txns / (cards * lookback_days)
     return max(1.0, fraud_rate / all_rate)
 
 
