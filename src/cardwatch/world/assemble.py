@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from cardwatch.schema import CHANNELS, ENTRY_MODES, HISTORY_SCHEMA
 from cardwatch.world.catalogue import SCENARIOS
@@ -19,14 +18,48 @@ __all__ = ["TRANSACTIONS_SCHEMA", "ids", "transactions_table"]
 TRANSACTIONS_SCHEMA = HISTORY_SCHEMA.append(pa.field("scenario", pa.string()))
 
 
+#: "0000".."9999" as little-endian uint32 words: four digits per lookup.
+_QUADS = np.array([list(f"{i:04d}".encode()) for i in range(10_000)], dtype=np.uint8)
+_QUADS32 = _QUADS.view(np.uint32).ravel()
+
+
 def ids(prefix: str, n: int, width: int) -> pa.Array:
     """``prefix`` followed by 0..n-1, zero-padded: ids that sort like their numbers.
 
     >>> ids("c", 2, 7).to_pylist()
     ['c0000000', 'c0000001']
     """
-    digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(n, dtype=np.int64)), pa.string()), width, "0")
-    return pc.binary_join_element_wise(prefix, digits, "")
+    return numbered(prefix, np.arange(n, dtype=np.int64), width)
+
+
+def numbered(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + each number zero-padded to ``width`` digits, built straight into an Arrow
+    buffer (four digits per table lookup): ten million ids in well under a second.
+
+    >>> numbered("T", np.array([42, 7]), 7).to_pylist()
+    ['T0000042', 'T0000007']
+    """
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    n, size, quads = len(numbers), len(head) + width, -(-width // 4)
+    words = np.empty((n, quads), dtype=np.uint32)
+    v = numbers.astype(np.int64)
+    for q in range(quads - 1, -1, -1):
+        words[:, q] = _QUADS32[v % 10_000]
+        v = v // 10_000
+    mat = np.empty((n, size), dtype=np.uint8)
+    mat[:, : len(head)] = head
+    mat[:, len(head) :] = words.view(np.uint8).reshape(n, quads * 4)[:, quads * 4 - width :]
+    data = pa.py_buffer(mat)
+    if (n + 1) * size < 2**31:
+        offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), data)
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), data).cast(pa.string())
+
+
+def _vocab(values: pa.Array, codes: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+    """Strings of a small vocabulary for integer codes (dictionary decoding beats ``take``)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=null), values).cast(values.type)
 
 
 def _ts(seconds: np.ndarray) -> pa.Array:
@@ -36,7 +69,17 @@ def _ts(seconds: np.ndarray) -> pa.Array:
 
 def _codes(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
     """Strings for integer codes; a negative code is a null."""
-    return pa.array(list(values)).take(pa.array(codes, mask=codes < 0))
+    return _vocab(pa.array(list(values)), np.where(codes < 0, 0, codes), codes < 0)
+
+
+#: An id column: a prefix (ids are the prefix and the number, 7 digits) or a lookup array.
+IdSpec = str | pa.Array
+
+
+def _labels(spec: IdSpec, numbers: np.ndarray) -> pa.Array:
+    if isinstance(spec, str):
+        return numbered(spec, numbers, 7)
+    return _vocab(spec, numbers)
 
 
 def transactions_table(
@@ -51,12 +94,12 @@ def transactions_table(
     scenario: np.ndarray,
     is_fraud: np.ndarray,
     reported_at: np.ndarray,
-    card_ids: pa.Array,
+    card_ids: IdSpec,
     customer_of_card: np.ndarray,
-    customer_ids: pa.Array,
-    merchant_ids: pa.Array,
+    customer_ids: IdSpec,
+    merchant_ids: IdSpec,
     merchant_cols: dict[str, pa.Array],
-    terminal_ids: pa.Array,
+    terminal_ids: IdSpec,
     txn_prefix: str = "t",
     scenario_names: tuple[str, ...] = SCENARIOS,
 ) -> pa.Table:
@@ -66,22 +109,22 @@ def transactions_table(
     (timestamp, txn_id) order is the file order.
     """
     order = np.argsort(ts, kind="stable")
-    m = pa.array(merchant[order])
-    c = pa.array(card[order])
+    m = merchant[order]
+    c = card[order]
     cols: dict[str, pa.Array] = {
         "txn_id": ids(txn_prefix, len(order), 10),
         "timestamp": _ts(ts[order]),
-        "card_id": card_ids.take(c),
+        "card_id": _labels(card_ids, c),
         "amount": pa.array(amount[order], type=pa.float64()),
-        "merchant_id": merchant_ids.take(m),
-        "customer_id": customer_ids.take(pa.array(customer_of_card[card[order]])),
-        "currency": pa.array(["EUR"]).take(pa.array(np.zeros(len(order), np.int8))),
-        "mcc": merchant_cols["mcc"].take(m),
-        "merchant_name": merchant_cols["name"].take(m),
-        "merchant_country": merchant_cols["country"].take(m),
-        "merchant_lat": merchant_cols["lat"].take(m),
-        "merchant_lon": merchant_cols["lon"].take(m),
-        "terminal_id": terminal_ids.take(pa.array(terminal[order])),
+        "merchant_id": _labels(merchant_ids, m),
+        "customer_id": _labels(customer_ids, customer_of_card[c]),
+        "currency": _vocab(pa.array(["EUR"]), np.zeros(len(order), np.int8)),
+        "mcc": _vocab(merchant_cols["mcc"], m),
+        "merchant_name": _vocab(merchant_cols["name"], m),
+        "merchant_country": _vocab(merchant_cols["country"], m),
+        "merchant_lat": merchant_cols["lat"].take(pa.array(m)),
+        "merchant_lon": merchant_cols["lon"].take(pa.array(m)),
+        "terminal_id": _labels(terminal_ids, terminal[order]),
         "channel": _codes(CHANNELS, channel[order]),
         "entry_mode": _codes(ENTRY_MODES, entry[order]),
         "is_fraud": pa.array(is_fraud[order], type=pa.int8()),

@@ -51,7 +51,11 @@ def exposed_cards(
     >>> exposed_cards(r, np.array([1]), 0, 10)[0].tolist()
     []
     """
-    hit = np.isin(rows.terminal, terminals) & (rows.ts >= start) & (rows.ts < end)
+    compromised = np.zeros(
+        int(max(rows.terminal.max(initial=0), terminals.max(initial=0))) + 1, bool
+    )
+    compromised[terminals] = True
+    hit = compromised[rows.terminal] & (rows.ts >= start) & (rows.ts < end)
     hit &= (rows.channel == CP) | (rows.channel == ATM)
     card, ts = rows.card[hit], rows.ts[hit]
     order = np.lexsort((ts, card))
@@ -123,17 +127,19 @@ def _skimmer_site(
     rows: Rows, merchants: Merchants, start: int, end: int, taken: set[int],
     rng: np.random.Generator,
 ) -> int:  # fmt: skip
-    """A busy independent shop in France: weighted by the distinct cards it sees in the window."""
+    """One of the 30 busiest independent shops in France (distinct cards seen in the window):
+    skimmers go where many cards pass."""
     local = (merchants.chain == "") & (merchants.country == "FR") & (merchants.channel == CP)
     local &= merchants.mcc != "4111"
     hit = local[rows.merchant] & (rows.ts >= start) & (rows.ts < end)
     pairs = np.unique(rows.merchant[hit].astype(np.int64) * (1 << 32) + rows.card[hit])
-    cards_per = np.bincount((pairs >> 32).astype(np.int64), minlength=len(merchants)).astype(float)
+    cards_per = np.bincount((pairs >> 32).astype(np.int64), minlength=len(merchants))
     cards_per[list(taken)] = 0
-    cards_per[cards_per < 3] = 0
-    if cards_per.sum() == 0:
-        cards_per = local.astype(float)
-    return int(rng.choice(len(merchants), p=cards_per / cards_per.sum()))
+    busiest = np.argsort(-cards_per, kind="stable")[:30]
+    busiest = busiest[cards_per[busiest] > 0]
+    if len(busiest) == 0:
+        busiest = np.flatnonzero(local)
+    return int(busiest[rng.integers(len(busiest))])
 
 
 def inject_compromises(

@@ -159,9 +159,8 @@ def simulate(config: WorldConfig | None = None, on_step: Step | None = None) -> 
     table = transactions_table(
         card=r.card, ts=r.ts, amount=r.amount, merchant=r.merchant, terminal=r.terminal,
         channel=r.channel, entry=r.entry, scenario=r.scenario, is_fraud=labels.is_fraud,
-        reported_at=labels.reported_at, card_ids=card_ids, customer_of_card=customer_of,
-        customer_ids=customer_ids, merchant_ids=merchant_ids, merchant_cols=merchant_cols,
-        terminal_ids=terminal_ids,
+        reported_at=labels.reported_at, card_ids="c", customer_of_card=customer_of,
+        customer_ids="u", merchant_ids="M", merchant_cols=merchant_cols, terminal_ids="T",
     )  # fmt: skip
     header = {
         "preset": "default",

@@ -69,17 +69,31 @@ def day_factors(start: date, days: int) -> tuple[np.ndarray, np.ndarray]:
     return factor, weekend
 
 
+_BINS = 4096
+#: Inverse CDFs on a fine grid, per (kind, weekend): one gather per row instead of a search.
+_HOUR_LUT = np.stack(
+    [
+        np.searchsorted(table[k], (np.arange(_BINS) + 0.5) / _BINS, side="right")
+        for k in range(len(KINDS))
+        for table in (_CUM_WEEKDAY, _CUM_WEEKEND)
+    ]
+).astype(np.int8)
+
+
 def sample_hours(
     kind: np.ndarray, weekend: np.ndarray, shift: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Local hour (0..23) for each row from its activity's profile, moved by the card's habit."""
-    u = rng.random(len(kind))
-    hour = np.zeros(len(kind), dtype=np.int64)
-    for k in range(len(KINDS)):
-        for we, table in ((False, _CUM_WEEKDAY), (True, _CUM_WEEKEND)):
-            sel = np.flatnonzero((kind == k) & (weekend == we))
-            hour[sel] = np.searchsorted(table[k], u[sel], side="right")
-    return np.clip(hour + shift, 0, 23)
+    """Local hour (0..23) for each row from its activity's profile, moved by the card's habit.
+
+    >>> h = sample_hours(np.zeros(1000, np.int8), np.zeros(1000, bool), np.zeros(1000, np.int8),
+    ...                  np.random.default_rng(0))
+    >>> int(h.min()) >= 7, int(h.max()) <= 22
+    (True, True)
+    """
+    group = kind.astype(np.int64) * 2 + weekend
+    pos = (rng.random(len(kind), dtype=np.float32) * _BINS).astype(np.int64)
+    hour = _HOUR_LUT[group, np.minimum(pos, _BINS - 1)]
+    return np.clip(hour.astype(np.int64) + shift, 0, 23)
 
 
 def to_utc(
