@@ -6,6 +6,7 @@ from __future__ import annotations
 from cardwatch.cli.app import app
 
 # Verb modules register themselves on import; keep one line per module, sorted.
+from cardwatch.cli import breach as _breach  # noqa: F401  isort: skip
 from cardwatch.cli import demo as _demo  # noqa: F401  isort: skip
 from cardwatch.cli import importing as _importing  # noqa: F401  isort: skip
 from cardwatch.cli import rules as _rules  # noqa: F401  isort: skip

@@ -1,0 +1,99 @@
+"""``cardwatch breach``: find points of compromise in the workspace history and list the cards
+they exposed. Thin: the work is in :mod:`cardwatch.breach`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cardwatch.breach import DetectConfig, Suspect, detect
+from cardwatch.breach.exposure import exposure, reissue_plan, triage
+from cardwatch.cli.app import Home, app, console, open_workspace
+from cardwatch.errors import NotFoundError
+from cardwatch.store.history import History
+
+__all__ = ["breach_app"]
+
+breach_app = typer.Typer(help="Points of compromise: detect, then exposure.", no_args_is_help=True)
+app.add_typer(breach_app, name="breach")
+
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Moment of the analysis, ISO 8601 (default: end of history)."),
+]
+
+
+def _as_of(value: str | None, history: History) -> datetime:
+    if value:
+        t = datetime.fromisoformat(value)
+        return t if t.tzinfo else t.replace(tzinfo=UTC)
+    with history.connect() as con:
+        last = con.sql("SELECT max(timestamp) FROM transactions").fetchall()[0][0]
+    return last or datetime.now(UTC)
+
+
+def _table(found: list[Suspect]) -> Table:
+    table = Table(title="Suspected points of compromise", header_style="bold")
+    for col in ("#", "merchant", "stores", "window", "fraud cards", "exposed", "score"):
+        table.add_column(col, justify="right" if col in {"#", "fraud cards", "exposed",
+                                                          "score"} else "left")
+    for i, s in enumerate(found, start=1):
+        table.add_row(str(i), f"{s.merchant_id} ({s.level})", ", ".join(s.merchant_ids[:5]),
+                      f"{s.window_start:%Y-%m-%d} → {s.window_end:%Y-%m-%d}",
+                      str(s.fraud_cards), str(s.exposed_cards), f"{s.score:.1f}")
+    return table
+
+
+@breach_app.command("detect")
+def detect_command(
+    home: Home = None,
+    as_of: AsOf = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON list here.")] = None,
+) -> None:
+    """Rank suspected points of compromise, using only fraud reported by --as-of."""
+    history = History(open_workspace(home))
+    moment = _as_of(as_of, history)
+    with history.connect() as con:
+        found = detect(con, moment, DetectConfig())
+    console.print(_table(found) if found else f"No point of compromise as of {moment:%Y-%m-%d}.")
+    text = json.dumps([s.to_dict() for s in found], indent=2)
+    if out:
+        out.write_text(text + "\n")
+    else:
+        typer.echo(text)
+
+
+@breach_app.command("exposure")
+def exposure_command(
+    merchant: Annotated[str, typer.Argument(help="Suspect's merchant id or chain name.")],
+    home: Home = None,
+    as_of: AsOf = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Reissue plan CSV.")] = None,
+) -> None:
+    """The cards exposed at a detected suspect, most at risk first."""
+    history = History(open_workspace(home))
+    moment = _as_of(as_of, history)
+    with history.connect() as con:
+        found = detect(con, moment, DetectConfig())
+        match = [s for s in found if merchant in (s.merchant_id, *s.merchant_ids)]
+        if not match:
+            raise NotFoundError(f"no suspect {merchant!r} as of {moment:%Y-%m-%d}")
+        exp = exposure(con, match[0])
+        ranked = triage(con, exp, moment)
+    console.print(f"{len(exp.cards)} cards ({exp.customers} customers, {exp.transactions} "
+                  f"payments) exposed at {', '.join(exp.merchant_ids)} "
+                  f"{exp.window_start:%Y-%m-%d} → {exp.window_end:%Y-%m-%d}")
+    plan = reissue_plan(ranked, match[0])
+    if out and plan:
+        with out.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(plan[0]))
+            writer.writeheader()
+            writer.writerows(plan)
+    else:
+        typer.echo(json.dumps(plan[:50], indent=2))
