@@ -62,3 +62,13 @@ def test_missing_models_are_not_found(workspace: Workspace, model: FraudModel) -
 def test_unfitted_models_are_refused(workspace: Workspace) -> None:
     with pytest.raises(ValueError, match="fitted"):
         ModelRegistry.for_workspace(workspace).save(FraudModel())
+
+
+def test_load_ignores_parameters_it_does_not_know(workspace: Workspace, model: FraudModel) -> None:
+    registry = ModelRegistry.for_workspace(workspace)
+    version = registry.save(model)
+    meta_path = workspace.models_dir / version / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["params"]["parameter_from_the_future"] = 1
+    meta_path.write_text(json.dumps(meta))
+    assert registry.load(version).model.get_params() == model.get_params()

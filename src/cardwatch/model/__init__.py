@@ -14,6 +14,7 @@ from cardwatch.model.metrics import (
     average_precision,
     card_precision_at_k,
     daily_card_precision_at_k,
+    evaluate,
     roc_auc,
 )
 from cardwatch.model.reasons import REASON_TEMPLATES, ReasonTemplate, explain, reason_for
@@ -34,6 +35,7 @@ __all__ = [
     "compile_booster",
     "country_name",
     "daily_card_precision_at_k",
+    "evaluate",
     "explain",
     "reason_for",
     "roc_auc",

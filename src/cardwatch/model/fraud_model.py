@@ -159,8 +159,12 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         thresholds: Thresholds,
         params: Mapping[str, Any] | None = None,
     ) -> FraudModel:
-        """A fitted model from a trained booster (as the registry loads it)."""
-        model = cls(**dict(params or {}))
+        """A fitted model from a trained booster (as the registry loads it).
+
+        Parameters this version does not know (stored by another version) are ignored.
+        """
+        known = cls._get_param_names()
+        model = cls(**{k: v for k, v in (params or {}).items() if k in known})
         model._set_fitted(booster, list(booster.feature_name()))
         model.thresholds_ = thresholds
         return model

@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-__all__ = ["average_precision", "card_precision_at_k", "daily_card_precision_at_k", "roc_auc"]
+__all__ = [
+    "average_precision",
+    "card_precision_at_k",
+    "daily_card_precision_at_k",
+    "evaluate",
+    "roc_auc",
+]
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -119,3 +125,30 @@ def card_precision_at_k(
     """
     daily = daily_card_precision_at_k(days, card_ids, scores, labels, k, known_compromised)
     return float(daily["cp_at_k"].mean()) if len(daily) else float("nan")
+
+
+def evaluate(
+    days: np.ndarray,
+    card_ids: np.ndarray,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    k: int = 100,
+    known_compromised: Mapping[Any, Iterable[Any]] | None = None,
+) -> dict[str, float]:
+    """AUC, average precision and card precision@k of one test period, as one record.
+
+    >>> evaluate(np.array([1, 1, 1, 1]), np.array(["a", "b", "c", "d"]),
+    ...          np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]), k=2)
+    {'auc': 0.75, 'average_precision': 0.8333333333333333, 'card_precision_at_2': 0.5, \
+'transactions': 4, 'frauds': 2}
+    """
+    y = np.asarray(labels)
+    return {
+        "auc": roc_auc(y, scores),
+        "average_precision": average_precision(y, scores),
+        f"card_precision_at_{k}": card_precision_at_k(
+            days, card_ids, scores, y, k=k, known_compromised=known_compromised
+        ),
+        "transactions": int(y.size),
+        "frauds": int((y == 1).sum()),
+    }

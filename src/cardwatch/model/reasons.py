@@ -42,7 +42,7 @@ class ReasonTemplate:
     fallback: str
 
     def matches(self, feature: str) -> re.Match[str] | None:
-        return re.fullmatch(self.pattern, feature)
+        return re.fullmatch(self.pattern, feature, flags=re.IGNORECASE)
 
 
 def _amount_ratio(ns: Mapping[str, Any]) -> str:
@@ -72,19 +72,35 @@ def _cross_border(ns: Mapping[str, Any]) -> str:
 
 _W = r"(?P<n>\d+)(?P<unit>min|m|h|d|day|days)"
 
-#: First match wins; patterns are matched against the whole feature name.
+
+def _since_last(ns: Mapping[str, Any]) -> str:
+    if ns["value"] < 0:
+        return "first payment with this card"
+    return f"only {_duration(ns['value'])} since the card's previous payment"
+
+
+#: First match wins; patterns are matched against the whole feature name. The names of
+#: :mod:`cardwatch.profiles` come first; aliases cover other feature sets (the Handbook's).
 REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate(
-        r"amount_(ratio_to_mean|to_mean|ratio.*|zscore.*|z_score.*)",
+        r"amount_(ratio_to_mean|to_mean|ratio)",
         "AMOUNT_UNUSUAL",
         _amount_ratio,
         "amount unusual for this card",
     ),
-    ReasonTemplate(r"(tx_)?amount(_in_\w+)?", "AMOUNT_HIGH", "amount of {v}", "high amount"),
+    ReasonTemplate(
+        r"amount_(log_)?z_?score.*|card_amount_mean_.*|customer_id_avg_amount_.*",
+        "AMOUNT_UNUSUAL",
+        "amount unusual for this card",
+        "amount unusual for this card",
+    ),
+    ReasonTemplate(
+        r"(tx_)?amount(_in_\w+)?", "AMOUNT_HIGH", "high amount ({v}{currency_text})", "high amount"
+    ),
     ReasonTemplate(
         rf"card_(txn|tx)_count_{_W}",
         "VELOCITY_{N}{U}",
-        "{count} payments in the last {window}",
+        "{count} earlier payments in the last {window}",
         "many payments in a short time",
     ),
     ReasonTemplate(
@@ -92,6 +108,12 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         "VELOCITY_{N}{U}",
         "{count} payments in the last {window}",
         "many payments in a short time",
+    ),
+    ReasonTemplate(
+        r"card_(txn|tx)_count_total",
+        "NEW_CARD",
+        "card with only {count} earlier payments",
+        "card with little history",
     ),
     ReasonTemplate(
         rf"card_amount_sum_{_W}",
@@ -108,8 +130,14 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate(
         rf"card_declines?_(count_)?{_W}",
         "DECLINES_{N}{U}",
-        "{count} declined attempts in the last {window}",
+        "{count} declined or challenged attempts in the last {window}",
         "recent declined attempts",
+    ),
+    ReasonTemplate(
+        r"hours_since_last_(txn|tx|payment)",
+        "RAPID_REPEAT",
+        _since_last,
+        "payments in quick succession",
     ),
     ReasonTemplate(
         r"(speed|kmh)_.*last_cp.*|.*_kmh",
@@ -130,7 +158,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         "far from home",
     ),
     ReasonTemplate(
-        r"(first|new)_(use_)?(in_)?country|country_(first_use|new)|first_use_country",
+        r"(first|new)_(time_|use_)?(in_)?country|country_(first_use|new)|first_use_country",
         "FIRST_COUNTRY",
         "first use in {country}",
         "first use in this country",
@@ -168,8 +196,26 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate(
         r"(merchant|terminal)(_id)?_(fraud_rate|risk).*",
         "MERCHANT_RISK",
-        "recent confirmed fraud at this merchant ({pct} of its payments)",
-        "recent confirmed fraud at this merchant",
+        "confirmed fraud at this merchant ({pct} of its payments)",
+        "confirmed fraud at this merchant",
+    ),
+    ReasonTemplate(
+        r"merchant_fraud_(reported|count).*",
+        "MERCHANT_RISK",
+        "{count} confirmed frauds at this merchant",
+        "confirmed fraud at this merchant",
+    ),
+    ReasonTemplate(
+        r"merchant_distinct_cards.*",
+        "NEW_MERCHANT",
+        "little-known merchant ({count} cards seen)",
+        "little-known merchant",
+    ),
+    ReasonTemplate(
+        r"(merchant|terminal)(_id)?_(txn_count|nb_tx)_.*",
+        "MERCHANT_ACTIVITY",
+        "unusual activity at this merchant",
+        "unusual activity at this merchant",
     ),
     ReasonTemplate(
         r"(merchant_)?(breach|compromise[d]?|exposed|exposure).*",
@@ -178,13 +224,13 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         "card used at a merchant with a suspected data breach",
     ),
     ReasonTemplate(
-        r"(first|new)_merchant|merchant_(first_use|new)",
+        r"(first|new)_(time_)?merchant|merchant_(first_use|new)",
         "NEW_MERCHANT",
         "first payment at this merchant",
         "first payment at this merchant",
     ),
     ReasonTemplate(
-        r"(first|new)_mcc|mcc_(first_use|new)",
+        r"(first|new)_(time_)?mcc|mcc_(first_use|new)",
         "NEW_CATEGORY",
         "first payment in this kind of shop",
         "first payment in this kind of shop",
@@ -196,7 +242,7 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         "merchant category often targeted by fraud",
     ),
     ReasonTemplate(
-        r"night|is_night|hour(_of_day)?|unusual_hour.*",
+        r"(is_)?night|tx_during_night|hour(_of_day|_share|_unusual)?|unusual_hour.*",
         "UNUSUAL_TIME",
         "payment at an unusual time for this card",
         "payment at an unusual time for this card",
@@ -223,7 +269,7 @@ def reason_for(
     >>> reason_for("first_country", 1.0, context={"merchant_country": "US"}).message
     'first use in the United States'
     >>> reason_for("card_txn_count_1h", 5.0)
-    Reason(code='VELOCITY_1H', message='5 payments in the last hour')
+    Reason(code='VELOCITY_1H', message='5 earlier payments in the last hour')
     >>> reason_for("km_from_last_cp", 1203.4, row={"hours_since_last_cp": 2.0}).message
     '1,203 km from the last in-person payment 2 h earlier'
     >>> reason_for("mystery_signal", 0.7)
@@ -264,7 +310,7 @@ def _resolve(feature: str) -> tuple[ReasonTemplate | None, str, str | None]:
         groups = match.groupdict()
         if groups.get("n") is None:
             return template, template.code, None
-        n, unit = int(groups["n"]), _UNITS[groups["unit"]]
+        n, unit = int(groups["n"]), _UNITS[groups["unit"].lower()]
         code = template.code.replace("{N}", str(n)).replace("{U}", unit[0].upper())
         return template, code, unit if n == 1 else f"{n} {unit}s"
     return None, "UNUSUAL_" + re.sub(r"\W", "_", feature).upper(), None
