@@ -24,6 +24,7 @@ __all__ = [
     "DailyCounts",
     "daily_counts",
     "find_alert",
+    "labelled_scores",
     "labels_of_card",
     "links_of_card",
     "list_users",
@@ -244,3 +245,23 @@ def find_alert(store: Store, alert_id: str) -> Alert | None:
         case_id=row["case_id"],
         alert_id=row["alert_id"],
     )
+
+
+def labelled_scores(store: Store) -> tuple[list[float], list[int], list[str]]:
+    """Scores of decided authorisations whose label has arrived (the latest label wins), with
+    the labels and cards: the live evidence of how the model ranks."""
+    engine = _engine(store)
+    if engine is None:
+        return [], [], []
+    d, lab = t.decisions.c, t.labels.c
+    latest = (
+        select(lab.txn_id, func.max(lab.label_id).label("label_id")).group_by(lab.txn_id).subquery()
+    )
+    query = select(d.score, t.labels.c.is_fraud, d.card_id).select_from(
+        t.decisions.join(latest, latest.c.txn_id == d.txn_id).join(
+            t.labels, t.labels.c.label_id == latest.c.label_id
+        )
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [float(s) for s, _, _ in rows], [int(f) for _, f, _ in rows], [c for _, _, c in rows]
