@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     cards = max(10, round(args.transactions / TX_PER_CARD))
     config = WorldConfig(seed=args.seed, cards=cards)
     marks: list[tuple[str, float]] = []
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage0.ru_utime + usage0.ru_stime
     t0 = time.perf_counter()
     world = simulate(config, lambda stage: marks.append((stage, time.perf_counter() - t0)))
     total = time.perf_counter() - t0
@@ -50,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ends = [t for _, t in marks[1:]] + [total]
     for (stage, start), end in zip(marks, ends, strict=True):
         print(f"  {stage:<12} {end - start:6.1f} s")
-    print(f"generation: {total:.1f} s ({n / total / 1e6:.2f} M transactions/s)")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu0
+    rate = n / total / 1e6
+    print(f"generation: {total:.1f} s wall ({rate:.2f} M transactions/s), {cpu:.1f} s CPU")
+    print("  (CPU = user + system time; wall well above CPU means other processes had the cores)")
     if args.write:
         from cardwatch.cli.simulate import Format, write_world
 

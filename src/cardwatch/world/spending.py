@@ -88,7 +88,7 @@ def honest_rows(
         kind += u > cum[card, k]
     travelling = (day >= holders.trip_start[card]) & (day < holders.trip_end[card])
     home = holders.home_city[card]
-    lives_abroad = cities.country[home] != "FR"
+    lives_abroad = (cities.country != "FR")[home]
     web = (kind == _K["web_domestic"]) | (kind == _K["web_foreign"])
     chainless = lives_abroad & np.isin(kind, [_K["grocery"], _K["fuel"], _K["retail"]])
     kind[chainless] = _K["local"]
@@ -148,13 +148,14 @@ def honest_rows(
 
     z = rng.standard_normal(n)
     spend = holders.spend[card] ** 0.7
-    is_web = merchants.channel[merchant] == ECOM
+    channel = merchants.channel[merchant]
+    is_web = channel == ECOM
     median = np.where(is_web, web_median, merchants.median[merchant])
     sigma = np.where(is_web, web_sigma, merchants.sigma[merchant])
     amount = median * spend * np.exp(sigma * z)
     transit = kind == _K["transit"]
     amount[transit] = rng.choice(_FARES, size=int(transit.sum()), p=_FARE_P)
-    atm = merchants.channel[merchant] == ATM
+    atm = channel == ATM
     amount[atm] = rng.choice(_ATM_NOTES, size=int(atm.sum()), p=_ATM_P) * np.maximum(
         1, np.round(holders.spend[card[atm]])
     )
@@ -165,10 +166,9 @@ def honest_rows(
     tz_city = np.where(is_web, home, merchants.city[merchant])
     ts = to_utc(epoch0, day, seconds, cities.tz_index[tz_city], offsets)
 
-    channel = merchants.channel[merchant].copy()
     entry = np.full(n, ENTRY["ecommerce"], dtype=np.int8)
     cp = np.flatnonzero(channel == CP)
-    us = merchants.country[merchant[cp]] == "US"
+    us = (merchants.country == "US")[merchant[cp]]
     entry[cp] = cp_entry_modes(amount[cp], us, holders.contactless[card[cp]], rng)
     entry[atm] = ENTRY["chip"]
     terminal = pick_terminals(merchants, merchant, rng.random(n))
