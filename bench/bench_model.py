@@ -72,7 +72,7 @@ def report(label: str, ns: np.ndarray) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=200_000, help="training rows")
+    parser.add_argument("--rows", type=int, default=100_000, help="training rows")
     parser.add_argument("--features", type=int, default=40)
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--leaves", type=int, default=31)

@@ -17,7 +17,8 @@ from cardwatch.model.metrics import (
     evaluate,
     roc_auc,
 )
-from cardwatch.model.reasons import REASON_TEMPLATES, ReasonTemplate, explain, reason_for
+from cardwatch.model.reason_table import REASON_TEMPLATES, ReasonTemplate
+from cardwatch.model.reasons import explain, reason_for
 from cardwatch.model.registry import ModelRegistry, StoredModel
 from cardwatch.model.thresholds import Thresholds, choose_thresholds, threshold_for_rate
 
