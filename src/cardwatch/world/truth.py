@@ -6,6 +6,7 @@ what the issuer learnt (late, and not for every fraud), the truth is what happen
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -62,9 +63,9 @@ def _compromise(comp: Compromise, labels: Labels, ids: dict[str, pa.Array]) -> d
         "first_report_at": iso(rep_ts.min()) if len(rep_ts) else None,
         "fraud_transactions": int(frauds.sum()),
         "reported_fraud_transactions": int((labels.is_fraud[frauds] == 1).sum()),
-        "fraud_countries": dict(sorted(
-            {c: countries.count(c) for c in set(countries)}.items(), key=lambda kv: -kv[1]
-        )),
+        "fraud_countries": dict(
+            sorted(Counter(countries).items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
     }  # fmt: skip
 
 
