@@ -197,3 +197,23 @@ def test_bad_configs_are_refused() -> None:
 def test_ids_are_opaque(tx: pd.DataFrame) -> None:
     assert not tx["card_id"].map(lambda s: bool(re.fullmatch(r"\d{12,19}", s))).any()
     assert np.all(tx["merchant_id"].str.startswith("M"))
+
+
+def test_fraud_knobs_leave_honest_spending_alone() -> None:
+    base = WorldConfig(
+        cards=300, seed=2, fraud=dataclasses.replace(SMALL.fraud, lost_stolen_rate=0)
+    )
+    base = base.resized(days=40)
+    more = dataclasses.replace(
+        base,
+        breach=dataclasses.replace(base.breach, share_defrauded=0.5),
+        fraud=dataclasses.replace(base.fraud, phishing_rate=0.05),
+    )
+
+    def honest(config: WorldConfig) -> list[tuple]:
+        tx = simulate(config).transactions.to_pandas()
+        tx = tx[tx["scenario"] == ""]
+        # Card ids of reported victims change (replacement cards); the payments do not.
+        return sorted(zip(tx["timestamp"], tx["terminal_id"], tx["amount"], strict=True))
+
+    assert honest(base) == honest(more)
