@@ -9,13 +9,14 @@ counts as honest (it is not known yet), exactly as it would have in production.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["time_window", "training_labels"]
 
-TimeLike = datetime | np.datetime64 | pd.Timestamp | str
+TimeLike: TypeAlias = datetime | np.datetime64 | pd.Timestamp | str
 
 
 def _ts(t: TimeLike) -> pd.Timestamp:
