@@ -1,0 +1,543 @@
+"""The compiled profile kernel: read the features of one event, then fold the event into the state.
+
+Why exact windows rather than exponentially decayed ones: rules are written by people who read
+``card_txn_count_1h > 5`` as "more than five attempts in the last hour", and a backtest must mean
+what it says; a decayed count of 5.3 does not. Exactness costs little here: each card and each
+merchant keeps its events as a chain through one global event log (``next`` pointers) and a
+*tail* pointer per window to its oldest event still inside it. Reading a window walks from the
+tail over the events that have expired since the last update (amortised O(1), and read-only);
+updating moves the tails for real. Batch and live run these same functions, so a replay is the
+live path in a loop, not a re-implementation.
+
+State, all NumPy arrays so that the whole of it is a handful of arguments (numba's dispatch cost
+grows with the number of arguments) and can be saved, copied or shipped as plain buffers:
+
+- ``card_i`` int64 [cards, N_CI], ``card_f`` float64 [cards, N_CF]: per card (columns ``CI_*``,
+  ``CF_*``); ``merch_i`` int64 [merchants, N_MI]; ``card_dec`` int64 [cards, 3]: the chain of the
+  card's declines (challenges and declines by cardwatch).
+- ``ev_i`` int64 [events, 3] (time, next event of the card, next event of the merchant) and
+  ``ev_amt``; ``dec_i`` int64 [declines, 2] (time, next decline of the card).
+- ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
+  (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
+- ``meta``: counters (events, declines, keys in the hash set).
+
+Window membership: an earlier event at ``s`` is inside a window of length ``w`` at time ``t``
+when ``s > t - w``. Times are int64 microseconds since the Unix epoch, UTC.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from cardwatch.profiles.features import CHANNEL_CODES, ENTRY_CODES, FEATURE_INDEX, WINDOWS_US
+
+__all__ = [
+    "N_CF",
+    "N_CI",
+    "N_MI",
+    "apply_labels",
+    "decline_counts",
+    "decline_push",
+    "features_into",
+    "rehash",
+    "run_batch",
+    "update_one",
+]
+
+# card_i columns
+CI_TOTAL = 0
+CI_LAST_EV = 1
+CI_LAST_TS = 2
+CI_TAIL = 3  # 4 columns, one per window
+CI_CNT = 7  # 4 columns
+CI_LAST_CP_TS = 11
+CI_USED_CHIP = 12
+CI_HOUR = 13  # 24 columns
+N_CI = 37
+# card_f columns
+CF_SUM = 0  # 4 columns
+CF_LOG_MEAN = 4
+CF_LOG_M2 = 5
+CF_CP_LAT = 6
+CF_CP_LON = 7
+N_CF = 8
+# merch_i columns
+MI_LAST_EV = 0
+MI_TAIL = 1  # 2 columns: 24 h, 30 d
+MI_CNT = 3  # 2 columns
+MI_TOTAL = 5
+MI_CARDS = 6
+MI_FRAUD = 7
+N_MI = 8
+# card_dec columns
+DC_LAST = 0
+DC_TAIL = 1
+DC_CNT = 2
+# meta
+M_EVENTS = 0
+M_DECL = 1
+M_KEYS = 2
+
+#: Columns of a fresh row that hold pointers or times, so start at -1 instead of 0.
+CI_MINUS_ONE = (
+    CI_LAST_EV,
+    CI_LAST_TS,
+    CI_TAIL,
+    CI_TAIL + 1,
+    CI_TAIL + 2,
+    CI_TAIL + 3,
+    CI_LAST_CP_TS,
+)
+MI_MINUS_ONE = (MI_LAST_EV, MI_TAIL, MI_TAIL + 1)
+DC_MINUS_ONE = (DC_LAST, DC_TAIL)
+
+_W = np.array(WINDOWS_US, dtype=np.int64)
+_DAY = WINDOWS_US[1]
+_MERCH_WINDOWS = np.array([1, 3], dtype=np.int64)  # indices into _W: 24 h and 30 d
+
+_CH_CP = CHANNEL_CODES["card_present"]
+_CH_ATM = CHANNEL_CODES["atm"]
+_CH_ECOM = CHANNEL_CODES["ecommerce"]
+_CH_MOTO = CHANNEL_CODES["moto"]
+_EM_CHIP = ENTRY_CODES["chip"]
+_EM_CTLS = ENTRY_CODES["contactless"]
+_EM_MAG = ENTRY_CODES["magstripe"]
+_EM_FALLBACK = ENTRY_CODES["fallback"]
+_EM_MANUAL = ENTRY_CODES["manual"]
+_EM_ECOM = ENTRY_CODES["ecommerce"]
+_EM_COF = ENTRY_CODES["credential_on_file"]
+
+_K_MERCHANT = 1
+_K_MCC = 2
+_K_COUNTRY = 3
+
+F_AMOUNT = FEATURE_INDEX["amount"]
+F_CNT = FEATURE_INDEX["card_txn_count_1h"]
+F_SUM = FEATURE_INDEX["card_amount_sum_1h"]
+F_MEAN30 = FEATURE_INDEX["card_amount_mean_30d"]
+F_RATIO = FEATURE_INDEX["amount_ratio_to_mean"]
+F_TOTAL = FEATURE_INDEX["card_txn_count_total"]
+F_Z = FEATURE_INDEX["amount_log_zscore"]
+F_SINCE = FEATURE_INDEX["hours_since_last_txn"]
+F_FT_MERCH = FEATURE_INDEX["first_time_merchant"]
+F_FT_MCC = FEATURE_INDEX["first_time_mcc"]
+F_FT_COUNTRY = FEATURE_INDEX["first_time_country"]
+F_KM = FEATURE_INDEX["km_from_last_cp"]
+F_SPEED = FEATURE_INDEX["speed_kmh_from_last_cp"]
+F_CNP = FEATURE_INDEX["card_not_present"]
+F_XB = FEATURE_INDEX["cross_border"]
+F_MAG = FEATURE_INDEX["magstripe_on_chip"]
+F_MANUAL = FEATURE_INDEX["manual_entry"]
+F_HOUR = FEATURE_INDEX["hour_of_day"]
+F_HSHARE = FEATURE_INDEX["hour_share"]
+F_HUNUSUAL = FEATURE_INDEX["hour_unusual"]
+F_DECL = FEATURE_INDEX["card_declines_24h"]
+F_M24 = FEATURE_INDEX["merchant_txn_count_24h"]
+F_M30 = FEATURE_INDEX["merchant_txn_count_30d"]
+F_MCARDS = FEATURE_INDEX["merchant_distinct_cards"]
+F_MFRAUD = FEATURE_INDEX["merchant_fraud_reported"]
+F_MRATE = FEATURE_INDEX["merchant_fraud_rate"]
+assert FEATURE_INDEX["card_txn_count_30d"] == F_CNT + 3
+assert FEATURE_INDEX["card_amount_sum_30d"] == F_SUM + 3
+assert F_M24 + 1 == F_M30
+
+_HOUR_US = WINDOWS_US[0]
+_MIN_HOURS = 1.0 / 60.0  # speed floor: two uses a second apart are not "infinitely fast"
+_MIN_LOG_STD = 0.05
+_EARTH_KM = 6371.0088
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(hkeys, key):  # type: ignore[no-untyped-def]
+    """Where ``key`` is in the hash set, or the empty slot where it would go."""
+    mask = hkeys.shape[0] - 1
+    x = key * -7046029254386353131  # 0x9E3779B97F4A7C15 as int64: Fibonacci hashing
+    i = (x ^ (x >> 29)) & mask
+    while True:
+        k = hkeys[i]
+        if k == key or k == -1:
+            return i
+        i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pair(kind, card, value):  # type: ignore[no-untyped-def]
+    return (kind << 60) | (card << 30) | value
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _seen(hkeys, kind, card, value):  # type: ignore[no-untyped-def]
+    if card < 0 or value < 0:
+        return False
+    key = _pair(kind, card, value)
+    return hkeys[_slot(hkeys, key)] == key
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insert(hkeys, meta, kind, card, value):  # type: ignore[no-untyped-def]
+    """Add a pair; True when it was new."""
+    key = _pair(kind, card, value)
+    i = _slot(hkeys, key)
+    if hkeys[i] == key:
+        return False
+    hkeys[i] = key
+    meta[M_KEYS] += 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def rehash(old, new):  # type: ignore[no-untyped-def]
+    """Copy every key of ``old`` into the empty, larger table ``new``."""
+    for k in old:
+        if k != -1:
+            new[_slot(new, k)] = k
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_card_present(chan, entry):  # type: ignore[no-untyped-def]
+    if chan >= 0:
+        return chan in (_CH_CP, _CH_ATM)
+    return entry in (_EM_CHIP, _EM_CTLS, _EM_MAG, _EM_FALLBACK)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_not_present(chan, entry):  # type: ignore[no-untyped-def]
+    if chan >= 0:
+        return chan in (_CH_ECOM, _CH_MOTO)
+    return entry in (_EM_ECOM, _EM_COF, _EM_MANUAL)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _haversine_km(lat1, lon1, lat2, lon2):  # type: ignore[no-untyped-def]
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2.0 * _EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@njit(cache=True, nogil=True)
+def features_into(  # type: ignore[no-untyped-def]
+    card_i,
+    card_f,
+    merch_i,
+    card_dec,
+    ev_i,
+    ev_amt,
+    dec_i,
+    hkeys,
+    c,
+    m,
+    mcc,
+    country,
+    home,
+    lat,
+    lon,
+    chan,
+    entry,
+    t,
+    amount,
+    out,
+):
+    """Write the features of one event into ``out`` without changing any state.
+
+    ``c``/``m`` are the card and merchant rows (-2 when never seen); ``mcc``/``country`` codes
+    are -1 when missing and -2 when never seen; ``home`` is the card's home country code.
+    """
+    out[:] = 0.0
+    out[F_AMOUNT] = amount
+    log_a = math.log(amount) if amount > 0 else 0.0
+    hour = (t // _HOUR_US) % 24
+    out[F_HOUR] = hour
+    cnp = _is_not_present(chan, entry)
+    cp = _is_card_present(chan, entry)
+    out[F_CNP] = 1.0 if cnp else 0.0
+    out[F_XB] = 1.0 if (country != -1 and country != home) else 0.0
+    out[F_MANUAL] = 1.0 if entry == _EM_MANUAL else 0.0
+    out[F_RATIO] = 1.0
+    out[F_SINCE] = -1.0
+    out[F_FT_MERCH] = 1.0
+    out[F_FT_MCC] = 1.0 if mcc != -1 else 0.0
+    out[F_FT_COUNTRY] = 1.0 if country != -1 else 0.0
+    if c >= 0:
+        for k in range(4):
+            cnt = card_i[c, CI_CNT + k]
+            s = card_f[c, CF_SUM + k]
+            p = card_i[c, CI_TAIL + k]
+            lim = t - _W[k]
+            while p >= 0 and ev_i[p, 0] <= lim:
+                cnt -= 1
+                s -= ev_amt[p]
+                p = ev_i[p, 1]
+            if cnt == 0:
+                s = 0.0
+            out[F_CNT + k] = cnt
+            out[F_SUM + k] = s
+        if out[F_CNT + 3] > 0:
+            out[F_MEAN30] = out[F_SUM + 3] / out[F_CNT + 3]
+            out[F_RATIO] = amount / out[F_MEAN30]
+        n = card_i[c, CI_TOTAL]
+        out[F_TOTAL] = n
+        if n >= 2:
+            std = math.sqrt(card_f[c, CF_LOG_M2] / (n - 1))
+            out[F_Z] = (log_a - card_f[c, CF_LOG_MEAN]) / max(std, _MIN_LOG_STD)
+        if n >= 1:
+            out[F_SINCE] = (t - card_i[c, CI_LAST_TS]) / _HOUR_US
+            near = 0
+            for dh in range(-1, 2):
+                near += card_i[c, CI_HOUR + (hour + dh) % 24]
+            out[F_HSHARE] = near / n
+            out[F_HUNUSUAL] = 1.0 if (n >= 10 and near < 0.05 * n) else 0.0
+        if m >= 0 and _seen(hkeys, _K_MERCHANT, c, m):
+            out[F_FT_MERCH] = 0.0
+        if mcc >= 0 and _seen(hkeys, _K_MCC, c, mcc):
+            out[F_FT_MCC] = 0.0
+        if country >= 0 and _seen(hkeys, _K_COUNTRY, c, country):
+            out[F_FT_COUNTRY] = 0.0
+        last_cp = card_i[c, CI_LAST_CP_TS]
+        if cp and last_cp >= 0 and not (math.isnan(lat) or math.isnan(lon)):
+            km = _haversine_km(card_f[c, CF_CP_LAT], card_f[c, CF_CP_LON], lat, lon)
+            out[F_KM] = km
+            out[F_SPEED] = km / max((t - last_cp) / _HOUR_US, _MIN_HOURS)
+        if (entry in (_EM_MAG, _EM_FALLBACK)) and card_i[c, CI_USED_CHIP] != 0:
+            out[F_MAG] = 1.0
+        dcnt = card_dec[c, DC_CNT]
+        p = card_dec[c, DC_TAIL]
+        while p >= 0 and dec_i[p, 0] <= t - _DAY:
+            dcnt -= 1
+            p = dec_i[p, 1]
+        out[F_DECL] = dcnt
+    if m >= 0:
+        for j in range(2):
+            k = _MERCH_WINDOWS[j]
+            cnt = merch_i[m, MI_CNT + j]
+            p = merch_i[m, MI_TAIL + j]
+            lim = t - _W[k]
+            while p >= 0 and ev_i[p, 0] <= lim:
+                cnt -= 1
+                p = ev_i[p, 2]
+            out[F_M24 + j] = cnt
+        total = merch_i[m, MI_TOTAL]
+        out[F_MCARDS] = merch_i[m, MI_CARDS]
+        out[F_MFRAUD] = merch_i[m, MI_FRAUD]
+        if total > 0:
+            out[F_MRATE] = merch_i[m, MI_FRAUD] / total
+
+
+@njit(cache=True, nogil=True)
+def update_one(  # type: ignore[no-untyped-def]
+    card_i,
+    card_f,
+    merch_i,
+    ev_i,
+    ev_amt,
+    hkeys,
+    meta,
+    c,
+    m,
+    mcc,
+    country,
+    lat,
+    lon,
+    chan,
+    entry,
+    t,
+    amount,
+):
+    """Fold one event into the state. ``c`` and ``m`` must be assigned rows (>= 0); the caller
+    guarantees room in the event log and the hash set."""
+    e = meta[M_EVENTS]
+    meta[M_EVENTS] = e + 1
+    ev_i[e, 0] = t
+    ev_i[e, 1] = -1
+    ev_i[e, 2] = -1
+    ev_amt[e] = amount
+    # card windows: drop what expired, then append
+    for k in range(4):
+        p = card_i[c, CI_TAIL + k]
+        lim = t - _W[k]
+        while p >= 0 and ev_i[p, 0] <= lim:
+            card_i[c, CI_CNT + k] -= 1
+            card_f[c, CF_SUM + k] -= ev_amt[p]
+            p = ev_i[p, 1]
+        if card_i[c, CI_CNT + k] == 0:
+            card_f[c, CF_SUM + k] = 0.0
+        if p < 0:
+            p = e
+        card_i[c, CI_TAIL + k] = p
+        card_i[c, CI_CNT + k] += 1
+        card_f[c, CF_SUM + k] += amount
+    last = card_i[c, CI_LAST_EV]
+    if last >= 0:
+        ev_i[last, 1] = e
+    card_i[c, CI_LAST_EV] = e
+    # merchant windows
+    for j in range(2):
+        k = _MERCH_WINDOWS[j]
+        p = merch_i[m, MI_TAIL + j]
+        lim = t - _W[k]
+        while p >= 0 and ev_i[p, 0] <= lim:
+            merch_i[m, MI_CNT + j] -= 1
+            p = ev_i[p, 2]
+        if p < 0:
+            p = e
+        merch_i[m, MI_TAIL + j] = p
+        merch_i[m, MI_CNT + j] += 1
+    last = merch_i[m, MI_LAST_EV]
+    if last >= 0:
+        ev_i[last, 2] = e
+    merch_i[m, MI_LAST_EV] = e
+    merch_i[m, MI_TOTAL] += 1
+    # the card's usual amount (Welford on log amount), time and hour habits
+    n1 = card_i[c, CI_TOTAL] + 1
+    x = math.log(amount) if amount > 0 else 0.0
+    d = x - card_f[c, CF_LOG_MEAN]
+    card_f[c, CF_LOG_MEAN] += d / n1
+    card_f[c, CF_LOG_M2] += d * (x - card_f[c, CF_LOG_MEAN])
+    card_i[c, CI_TOTAL] = n1
+    card_i[c, CI_LAST_TS] = t
+    card_i[c, CI_HOUR + (t // _HOUR_US) % 24] += 1
+    # first-time sets
+    if _insert(hkeys, meta, _K_MERCHANT, c, m):
+        merch_i[m, MI_CARDS] += 1
+    if mcc >= 0:
+        _insert(hkeys, meta, _K_MCC, c, mcc)
+    if country >= 0:
+        _insert(hkeys, meta, _K_COUNTRY, c, country)
+    if _is_card_present(chan, entry) and not (math.isnan(lat) or math.isnan(lon)):
+        card_i[c, CI_LAST_CP_TS] = t
+        card_f[c, CF_CP_LAT] = lat
+        card_f[c, CF_CP_LON] = lon
+    if entry in (_EM_CHIP, _EM_CTLS):
+        card_i[c, CI_USED_CHIP] = 1
+
+
+@njit(cache=True, nogil=True)
+def decline_push(card_dec, dec_i, meta, c, t):  # type: ignore[no-untyped-def]
+    """Record that cardwatch challenged or declined card ``c`` at ``t``."""
+    d = meta[M_DECL]
+    meta[M_DECL] = d + 1
+    dec_i[d, 0] = t
+    dec_i[d, 1] = -1
+    p = card_dec[c, DC_TAIL]
+    while p >= 0 and dec_i[p, 0] <= t - _DAY:
+        card_dec[c, DC_CNT] -= 1
+        p = dec_i[p, 1]
+    if p < 0:
+        p = d
+    card_dec[c, DC_TAIL] = p
+    card_dec[c, DC_CNT] += 1
+    last = card_dec[c, DC_LAST]
+    if last >= 0:
+        dec_i[last, 1] = d
+    card_dec[c, DC_LAST] = d
+
+
+@njit(cache=True, nogil=True)
+def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ignore[no-untyped-def]
+    """For events in time order: ``out[i]`` = the card's declines in the 24 h before event ``i``
+    (read first), then event ``i``'s own decline is recorded when ``declined[i]``."""
+    for i in range(cards.shape[0]):
+        c = cards[i]
+        t = ts[i]
+        cnt = card_dec[c, DC_CNT]
+        p = card_dec[c, DC_TAIL]
+        while p >= 0 and dec_i[p, 0] <= t - _DAY:
+            cnt -= 1
+            p = dec_i[p, 1]
+        out[i] = cnt
+        if declined[i]:
+            decline_push(card_dec, dec_i, meta, c, t)
+
+
+@njit(cache=True, nogil=True)
+def apply_labels(merch_i, lab_t, lab_m, start, until):  # type: ignore[no-untyped-def]
+    """Count the fraud labels reported by ``until`` (sorted by time, from ``start``); returns the
+    index of the first label not yet due."""
+    p = start
+    while p < lab_t.shape[0] and lab_t[p] <= until:
+        merch_i[lab_m[p], MI_FRAUD] += 1
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True)
+def run_batch(  # type: ignore[no-untyped-def]
+    card_i,
+    card_f,
+    merch_i,
+    card_dec,
+    ev_i,
+    ev_amt,
+    dec_i,
+    hkeys,
+    meta,
+    cards,
+    merchs,
+    mccs,
+    countries,
+    homes,
+    lats,
+    lons,
+    chans,
+    entries,
+    ts,
+    amounts,
+    lab_t,
+    lab_m,
+    lab_start,
+    out,
+):
+    """The live path in a loop: for each event in time order, apply the labels due by its time,
+    read its features into ``out[i]``, then update. Declines are not recorded here (they depend
+    on decisions; see :func:`decline_counts`). Returns the index of the first label not due."""
+    p = lab_start
+    for i in range(cards.shape[0]):
+        t = ts[i]
+        p = apply_labels(merch_i, lab_t, lab_m, p, t)
+        features_into(
+            card_i,
+            card_f,
+            merch_i,
+            card_dec,
+            ev_i,
+            ev_amt,
+            dec_i,
+            hkeys,
+            cards[i],
+            merchs[i],
+            mccs[i],
+            countries[i],
+            homes[i],
+            lats[i],
+            lons[i],
+            chans[i],
+            entries[i],
+            t,
+            amounts[i],
+            out[i],
+        )
+        update_one(
+            card_i,
+            card_f,
+            merch_i,
+            ev_i,
+            ev_amt,
+            hkeys,
+            meta,
+            cards[i],
+            merchs[i],
+            mccs[i],
+            countries[i],
+            lats[i],
+            lons[i],
+            chans[i],
+            entries[i],
+            t,
+            amounts[i],
+        )
+    return p

@@ -1,0 +1,359 @@
+"""Per-card and per-merchant profile state with river's contract: ``features`` reads, ``update``
+changes, time comes from the event.
+
+One object serves the live path (one transaction at a time) and batch replay (a whole Arrow table
+through :meth:`ProfileState.run`); both call the same compiled functions in
+:mod:`cardwatch.profiles.kernel`, so a replay leaves exactly the state the live path would have,
+and the live engine can continue from it (crash and restart: rebuild from history).
+
+Fraud labels are events too: a label becomes visible at its ``fraud_reported_at``. Labels wait in
+a queue ordered by that time and are counted when event time reaches it (:meth:`advance`), before
+the features of any transaction at or after that instant are read.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cardwatch.profiles import kernel as k
+from cardwatch.profiles.encode import Encoded, Vocabulary, encode_table
+from cardwatch.profiles.eventtime import US_PER_DAY, to_us
+from cardwatch.profiles.features import (
+    CHANNEL_CODES,
+    ENTRY_CODES,
+    MISSING,
+    N_FEATURES,
+    UNSEEN,
+)
+from cardwatch.schema import Transaction
+
+__all__ = ["DEFAULT_ISSUER_COUNTRY", "DEFAULT_LABEL_DELAY_US", "ProfileState"]
+
+DEFAULT_ISSUER_COUNTRY = "FR"
+DEFAULT_LABEL_DELAY_US = 7 * US_PER_DAY
+_CHUNK = 1 << 18
+_NAN = float("nan")
+
+
+def _grown(arr: np.ndarray, rows: int, minus_one: tuple[int, ...] = ()) -> np.ndarray:
+    """``arr`` with at least ``rows`` rows (doubling); new rows are zero but ``minus_one``."""
+    if arr.shape[0] >= rows:
+        return arr
+    cap = max(rows, 2 * arr.shape[0], 64)
+    new = np.zeros((cap, *arr.shape[1:]), dtype=arr.dtype)
+    new[: arr.shape[0]] = arr
+    for col in minus_one:
+        new[arr.shape[0] :, col] = -1
+    return new
+
+
+class ProfileState:
+    """Everything the profiles remember, as NumPy arrays plus the string vocabularies.
+
+    ``cards`` (optional, :data:`cardwatch.schema.CARDS_SCHEMA`) gives each card's home country;
+    a card without one is at home in ``issuer_country``.
+    """
+
+    def __init__(
+        self,
+        cards: pa.Table | None = None,
+        issuer_country: str = DEFAULT_ISSUER_COUNTRY,
+        label_delay_us: int = DEFAULT_LABEL_DELAY_US,
+    ) -> None:
+        self.issuer_country = issuer_country
+        self.label_delay_us = label_delay_us
+        self.cards = Vocabulary()
+        self.merchants = Vocabulary()
+        self.mccs = Vocabulary()
+        self.countries = Vocabulary()
+        self.default_home = self.countries.code(issuer_country)
+        self.home_of: dict[str, int] = {}
+        self.home_name: dict[str, str] = {}
+        self.card_i = _grown(np.zeros((0, k.N_CI), np.int64), 64, k.CI_MINUS_ONE)
+        self.card_f = np.zeros((64, k.N_CF), np.float64)
+        self.card_dec = _grown(np.zeros((0, 3), np.int64), 64, k.DC_MINUS_ONE)
+        self.merch_i = _grown(np.zeros((0, k.N_MI), np.int64), 64, k.MI_MINUS_ONE)
+        self.ev_i = np.zeros((64, 3), np.int64)
+        self.ev_amt = np.zeros(64, np.float64)
+        self.dec_i = np.zeros((64, 2), np.int64)
+        self.hkeys = np.full(1024, -1, np.int64)
+        self.meta = np.zeros(4, np.int64)
+        self._pending: list[tuple[int, int]] = []  # (reported_at µs, merchant code)
+        self._labelled: set[str] = set()
+        self._row = np.zeros(N_FEATURES, np.float64)
+        if cards is not None:
+            self.set_cards(cards)
+
+    # ---- configuration -------------------------------------------------------------------
+
+    def set_cards(self, cards: pa.Table) -> None:
+        """Learn each card's home country (cross-border is judged against it)."""
+        ids = cards.column("card_id").to_pylist()
+        homes = (
+            cards.column("home_country").to_pylist()
+            if "home_country" in cards.column_names
+            else [None] * len(ids)
+        )
+        for card_id, home in zip(ids, homes, strict=True):
+            if card_id is not None and home:
+                self.home_of[card_id] = self.countries.code(home)
+                self.home_name[card_id] = home
+
+    def home_country(self, card_id: str) -> str:
+        """The card's home country (the issuer's country when the cards table has none)."""
+        return self.home_name.get(card_id, self.issuer_country)
+
+    # ---- capacity ------------------------------------------------------------------------
+
+    def _reserve(self, events: int, declines: int = 0) -> None:
+        """Room for ``events`` more events and ``declines`` more declines, and for every code
+        assigned so far."""
+        n_cards, n_merch = len(self.cards), len(self.merchants)
+        self.card_i = _grown(self.card_i, n_cards, k.CI_MINUS_ONE)
+        self.card_f = _grown(self.card_f, n_cards)
+        self.card_dec = _grown(self.card_dec, n_cards, k.DC_MINUS_ONE)
+        self.merch_i = _grown(self.merch_i, n_merch, k.MI_MINUS_ONE)
+        self.ev_i = _grown(self.ev_i, int(self.meta[k.M_EVENTS]) + events)
+        self.ev_amt = _grown(self.ev_amt, int(self.meta[k.M_EVENTS]) + events)
+        self.dec_i = _grown(self.dec_i, int(self.meta[k.M_DECL]) + declines)
+        need = 2 * (int(self.meta[k.M_KEYS]) + 3 * events)
+        if need > self.hkeys.shape[0]:
+            size = self.hkeys.shape[0]
+            while size < need:
+                size *= 2
+            new = np.full(size, -1, np.int64)
+            k.rehash(self.hkeys, new)
+            self.hkeys = new
+
+    # ---- the live path -------------------------------------------------------------------
+
+    def _encode_one(
+        self, txn: Transaction
+    ) -> tuple[int, int, int, int, int, float, float, int, int]:
+        mcc = MISSING if txn.mcc is None else self.mccs.get(txn.mcc, UNSEEN)
+        cc = txn.merchant_country
+        country = MISSING if cc is None else self.countries.get(cc, UNSEEN)
+        home = self.home_of.get(txn.card_id, self.default_home)
+        lat = _NAN if txn.merchant_lat is None else float(txn.merchant_lat)
+        lon = _NAN if txn.merchant_lon is None else float(txn.merchant_lon)
+        chan = MISSING if txn.channel is None else CHANNEL_CODES.get(txn.channel, MISSING)
+        entry = MISSING if txn.entry_mode is None else ENTRY_CODES.get(txn.entry_mode, MISSING)
+        return (
+            self.cards.get(txn.card_id, UNSEEN),
+            self.merchants.get(txn.merchant_id, UNSEEN),
+            mcc,
+            country,
+            home,
+            lat,
+            lon,
+            chan,
+            entry,
+        )
+
+    def advance(self, t_us: int) -> None:
+        """Count the fraud labels reported by ``t_us``: event time has reached them."""
+        pending = self._pending
+        while pending and pending[0][0] <= t_us:
+            _, m = heapq.heappop(pending)
+            self.merch_i[m, k.MI_FRAUD] += 1
+
+    def features(self, txn: Transaction, out: np.ndarray | None = None) -> np.ndarray:
+        """The features of ``txn`` from the state before it; changes nothing.
+
+        Labels due by the transaction's time must have been counted (:meth:`advance`) first.
+        """
+        c, m, mcc, country, home, lat, lon, chan, entry = self._encode_one(txn)
+        if out is None:
+            out = np.empty(N_FEATURES, np.float64)
+        k.features_into(
+            self.card_i,
+            self.card_f,
+            self.merch_i,
+            self.card_dec,
+            self.ev_i,
+            self.ev_amt,
+            self.dec_i,
+            self.hkeys,
+            c,
+            m,
+            mcc,
+            country,
+            home,
+            lat,
+            lon,
+            chan,
+            entry,
+            to_us(txn.timestamp),
+            float(txn.amount),
+            out,
+        )
+        return out
+
+    def update(self, txn: Transaction, declined: bool = False) -> None:
+        """Fold ``txn`` into the state; ``declined`` when cardwatch challenged or declined it.
+
+        Every attempt counts in the windows whatever its outcome: a burst of declined attempts is
+        itself the signal (card testing), and it keeps every feature but the declines count
+        independent of decisions, which is what lets a replay compute decisions in bulk.
+        """
+        c = self.cards.code(txn.card_id)
+        m = self.merchants.code(txn.merchant_id)
+        mcc = MISSING if txn.mcc is None else self.mccs.code(txn.mcc)
+        cc = txn.merchant_country
+        country = MISSING if cc is None else self.countries.code(cc)
+        self._reserve(1, 1 if declined else 0)
+        lat = _NAN if txn.merchant_lat is None else float(txn.merchant_lat)
+        lon = _NAN if txn.merchant_lon is None else float(txn.merchant_lon)
+        chan = MISSING if txn.channel is None else CHANNEL_CODES.get(txn.channel, MISSING)
+        entry = MISSING if txn.entry_mode is None else ENTRY_CODES.get(txn.entry_mode, MISSING)
+        t = to_us(txn.timestamp)
+        k.update_one(
+            self.card_i,
+            self.card_f,
+            self.merch_i,
+            self.ev_i,
+            self.ev_amt,
+            self.hkeys,
+            self.meta,
+            c,
+            m,
+            mcc,
+            country,
+            lat,
+            lon,
+            chan,
+            entry,
+            t,
+            float(txn.amount),
+        )
+        if declined:
+            k.decline_push(self.card_dec, self.dec_i, self.meta, c, t)
+
+    def report_fraud(
+        self,
+        txn_id: str,
+        merchant_id: str,
+        reported_at: datetime | int,
+        occurred_at: datetime | int | None = None,
+    ) -> None:
+        """A transaction was confirmed as fraud at ``reported_at``: it counts against its
+        merchant from that instant (never before the transaction itself). Reporting the same
+        ``txn_id`` twice counts once."""
+        if txn_id in self._labelled:
+            return
+        self._labelled.add(txn_id)
+        t = reported_at if isinstance(reported_at, int) else to_us(reported_at)
+        if occurred_at is not None:
+            t0 = occurred_at if isinstance(occurred_at, int) else to_us(occurred_at)
+            t = max(t, t0 + 1)
+        m = self.merchants.code(merchant_id)
+        self._reserve(0)
+        heapq.heappush(self._pending, (t, m))
+
+    # ---- batch ---------------------------------------------------------------------------
+
+    def encode(self, table: pa.Table) -> Encoded:
+        """Encode a history table (codes are assigned to what is new)."""
+        return encode_table(
+            table,
+            self.cards,
+            self.merchants,
+            self.mccs,
+            self.countries,
+            self.home_of,
+            self.default_home,
+        )
+
+    def _labels_of(self, table: pa.Table, enc: Encoded, as_of_us: int | None) -> None:
+        """Queue the fraud labels of ``table`` (those reported by ``as_of_us`` if given)."""
+        if "is_fraud" not in table.column_names:
+            return
+        fraud = pc.fill_null(table.column("is_fraud"), 0).to_numpy(zero_copy_only=False) == 1
+        rows = np.flatnonzero(fraud)
+        if rows.size == 0:
+            return
+        if "fraud_reported_at" in table.column_names:
+            rep_col = table.column("fraud_reported_at").cast(pa.timestamp("us", tz="UTC"))
+            rep = pc.take(rep_col, pa.array(rows)).cast(pa.int64())
+            rep_np = pc.fill_null(rep, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        else:
+            rep_np = np.full(rows.size, -1, np.int64)
+        ts = enc.ts[rows]
+        rep_np = np.where(rep_np < 0, ts + self.label_delay_us, rep_np)
+        rep_np = np.maximum(rep_np, ts + 1)
+        ids = pc.take(table.column("txn_id"), pa.array(rows)).to_pylist()
+        merch = enc.merchant[rows]
+        for txn_id, t, m in zip(ids, rep_np.tolist(), merch.tolist(), strict=True):
+            if (as_of_us is None or t <= as_of_us) and txn_id not in self._labelled:
+                self._labelled.add(txn_id)
+                self._pending.append((t, m))
+        heapq.heapify(self._pending)
+
+    def run(self, table: pa.Table, as_of_us: int | None = None) -> tuple[np.ndarray, Encoded]:
+        """Feed a history table (sorted by time) through the state: features of every row, read
+        before the row updates the state, exactly as the live path would compute them.
+
+        The declines count is read from the state as it was before the table (decisions for
+        these rows are not known yet); :meth:`decline_counts` completes it.
+        """
+        enc = self.encode(table)
+        n = len(enc)
+        if n > 1 and bool(np.any(np.diff(enc.ts) < 0)):
+            raise ValueError("history must be sorted by timestamp")
+        self._labels_of(table, enc, as_of_us)
+        pending = sorted(self._pending)
+        lab_t = np.array([p[0] for p in pending], dtype=np.int64)
+        lab_m = np.array([p[1] for p in pending], dtype=np.int64)
+        out = np.empty((n, N_FEATURES), np.float64)
+        p = 0
+        for start in range(0, n, _CHUNK):
+            end = min(n, start + _CHUNK)
+            self._reserve(end - start)
+            s = slice(start, end)
+            p = k.run_batch(
+                self.card_i,
+                self.card_f,
+                self.merch_i,
+                self.card_dec,
+                self.ev_i,
+                self.ev_amt,
+                self.dec_i,
+                self.hkeys,
+                self.meta,
+                enc.card[s],
+                enc.merchant[s],
+                enc.mcc[s],
+                enc.country[s],
+                enc.home[s],
+                enc.lat[s],
+                enc.lon[s],
+                enc.channel[s],
+                enc.entry[s],
+                enc.ts[s],
+                enc.amount[s],
+                lab_t,
+                lab_m,
+                p,
+                out[s],
+            )
+        self._pending = pending[p:]  # a sorted list is a heap
+        return out, enc
+
+    def decline_counts(
+        self, cards: np.ndarray, ts: np.ndarray, declined: np.ndarray, commit: bool
+    ) -> np.ndarray:
+        """Each event's card declines in the 24 h before it, given which events were declined;
+        with ``commit`` the declines are recorded in the state, else on a scratch copy."""
+        self._reserve(0, int(declined.sum()))
+        if commit:
+            card_dec, dec_i, meta = self.card_dec, self.dec_i, self.meta
+        else:
+            card_dec, dec_i, meta = self.card_dec.copy(), self.dec_i.copy(), self.meta.copy()
+        out = np.empty(cards.shape[0], np.int64)
+        k.decline_counts(card_dec, dec_i, meta, cards, ts, declined.astype(np.bool_), out)
+        return out
