@@ -22,10 +22,17 @@ CORE = [
     "rules",
     "model",
     "breach",
+    "world",
     "customer/controls.py",
 ]
 #: Modules inside core packages that are adapters by design (they do the package's I/O).
-ADAPTERS = {"model/registry.py", "rules/store.py", "breach/spark.py", "rules/default.py"}
+ADAPTERS = {
+    "world/plots.py",
+    "model/registry.py",
+    "rules/store.py",
+    "breach/spark.py",
+    "rules/default.py",
+}
 FORBIDDEN_IMPORTS = {
     "socket",
     "sqlite3",
