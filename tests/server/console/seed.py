@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from argon2 import PasswordHasher
+
 from cardwatch.schema import Action, Decision, Reason, Transaction
-from cardwatch.server.console.passwords import hash_password
 from cardwatch.store.base import Store
 from cardwatch.store.records import Alert, Breach, Effects, Exposure, User
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 USERS = {"ana": "analyst", "sam": "supervisor", "sue": "supervisor", "ada": "admin"}
-_HASH = hash_password(PASSWORD)
+# Cheap Argon2id parameters keep the suite fast; verification reads them from the hash itself.
+_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 @dataclass
@@ -153,3 +155,92 @@ def synthetic_columns(ws: object, in_force: object, n: int = 400) -> dict[str, o
     cols["is_fraud"] = fraud
     cols["card_id"] = np.array([f"c{i % 120}" for i in range(n)], dtype=object)
     return cols
+
+
+def seed_history(ws: object, world: Seeded, now: datetime = T0) -> None:
+    """Parquet history for the breach: every exposed card paid at the corner store inside the
+    window; five of them were defrauded afterwards and reported a few days later."""
+    import pyarrow as pa
+
+    from cardwatch.schema import HISTORY_SCHEMA
+    from cardwatch.store.history import History
+
+    rows: list[dict[str, object]] = []
+    for i, card in enumerate(world.exposed_cards):
+        rows.append(
+            {
+                "txn_id": f"h_visit_{i}",
+                "timestamp": now - timedelta(days=28 - i),
+                "card_id": card,
+                "amount": 23.5 + i,
+                "merchant_id": "m_corner_store",
+                "merchant_name": "Corner Store",
+                "is_fraud": 0,
+            }
+        )
+        if 1 <= i <= 5:
+            fraud_at = now - timedelta(days=9 - i, hours=3)
+            rows.append(
+                {
+                    "txn_id": f"h_fraud_{i}",
+                    "timestamp": fraud_at,
+                    "card_id": card,
+                    "amount": 480.0 + 35 * i,
+                    "merchant_id": f"m_far_{i}",
+                    "merchant_name": "Electronics abroad",
+                    "is_fraud": 1,
+                    "fraud_reported_at": fraud_at + timedelta(days=2),
+                }
+            )
+    columns = {name: [r.get(name) for r in rows] for name in HISTORY_SCHEMA.names}
+    History(ws).append(pa.table(columns, schema=HISTORY_SCHEMA))  # type: ignore[arg-type]
+
+
+def seed_activity(store: Store, days: int = 14, per_day: int = 14, now: datetime = T0) -> None:
+    """A fortnight of decided authorisations with some labels, notices and self-unblocks, so
+    the dashboard and the model page have something to draw."""
+    import random
+
+    from cardwatch.store.records import Label, Link, OutboxDraft
+
+    rng = random.Random(11)
+    for day in range(days):
+        for k in range(per_day):
+            at = now - timedelta(days=days - day, hours=rng.randint(0, 20), minutes=k)
+            fraud = rng.random() < 0.12
+            score = min(1.0, max(0.0, rng.gauss(0.85 if fraud else 0.15, 0.15)))
+            action = (
+                Action.DECLINE
+                if score > 0.9
+                else Action.CHALLENGE
+                if score > 0.7
+                else Action.APPROVE
+            )
+            card = f"card_{rng.randint(0, 60):04d}"
+            txn_id = f"a{day}_{k}"
+            _decide(
+                store,
+                txn_id,
+                card,
+                at,
+                action,
+                round(score, 3),
+                f"m_{rng.randint(0, 30)}",
+                round(rng.uniform(5, 300), 2),
+            )
+            if fraud or rng.random() < 0.3:
+                store.add_label(Label(txn_id, card, fraud, at + timedelta(days=2), "chargeback"))
+            if action != Action.APPROVE:
+                store.enqueue([OutboxDraft(f"{action}_notice", card, {})], at)
+                if not fraud and rng.random() < 0.7:
+                    decision = store.find_decision_by_key(f"txn:{txn_id}")
+                    assert decision is not None
+                    link = Link(
+                        "unblock",
+                        card,
+                        {"decision_id": decision.decision_id},
+                        at + timedelta(days=1),
+                        at,
+                    )
+                    store.create_link(link)
+                    store.consume_link(link.link_id, at + timedelta(seconds=rng.randint(20, 400)))

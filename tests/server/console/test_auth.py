@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 
 from cardwatch.server.console import create_console_app
 from cardwatch.server.console.deps import SESSION_COOKIE
+from cardwatch.store.records import Alert
 from cardwatch.store.sql import SqlStore
 from cardwatch.workspace import Workspace
 
 from .conftest import csrf_of, log_in
-from .seed import Seeded
+from .seed import T0, Seeded
 
 PAGES = [
     "/console/queue",
@@ -232,3 +233,30 @@ def test_every_unsafe_route_refuses_a_missing_token(
         url = "/console" + re.sub(r"\{[^}]+\}", "x", path)
         response = app_client.post(url, data={"action": "freeze"}, follow_redirects=False)
         assert response.status_code == 403, url
+
+
+def test_every_form_on_every_page_carries_the_session_token(
+    app_client: TestClient, login: Callable[[str], str], world: Seeded, store: SqlStore
+) -> None:
+    """Forms are filled from a Jinja macro: a macro imported without context would render an
+    empty token and every button would be refused."""
+    import re
+
+    token = login("ada")
+    case = app_client.post(f"/console/queue/{world.plain_alert}/case", data={"csrf_token": token})
+    pages = [
+        "/console/queue",
+        case.url.path,
+        f"/console/breaches/{world.breach_id}",
+        "/console/rules",
+        "/console/rules/promote/burst_of_payments",
+        "/console/users",
+        "/console/approvals",
+    ]
+    store.add_alert(Alert(world.victim_card, "review", T0, txn_id="v0", score=0.5))
+    for path in pages:
+        html = app_client.get(path).text
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', html)
+        forms = html.count('method="post"')
+        assert len(tokens) == forms >= 1, path
+        assert set(tokens) == {token}, path

@@ -118,7 +118,9 @@ def _from_history(console: Console, breach: Breach, limit: int) -> list[Evidence
             limit,
         ]
         with history.connect() as con:
-            found = con.execute(sql, params).fetchall()
+            # Through Arrow: DuckDB's own row fetch of TIMESTAMPTZ needs pytz.
+            table = con.sql(sql, params=params).to_arrow_table()
+        found = [tuple(row.values()) for row in table.to_pylist()]
     except Exception:
         log.exception("could not read breach evidence from history")
         return None

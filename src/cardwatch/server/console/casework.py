@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from cardwatch.server.console.alertqueue import case_priority
 from cardwatch.server.console.context import Console
@@ -91,19 +92,26 @@ def case_txn_ids(console: Console, case: Case) -> list[str]:
 
 
 def write_labels(
-    console: Console, card_id: str, txn_ids: Iterable[str], is_fraud: bool, source: str
+    console: Console,
+    card_id: str,
+    txn_ids: Iterable[str],
+    is_fraud: bool,
+    source: str,
+    now: datetime | None = None,
 ) -> int:
     """Labels into the store and, when there is history, into its label parts."""
-    now = console.now()
+    now = now or console.now()
     ids = sorted(set(txn_ids))
     for txn_id in ids:
         console.store.add_label(Label(txn_id, card_id, is_fraud, now, source))
     if ids:
-        _append_history_labels(console, ids, is_fraud, source)
+        _append_history_labels(console, ids, is_fraud, source, now)
     return len(ids)
 
 
-def _append_history_labels(console: Console, ids: list[str], is_fraud: bool, source: str) -> None:
+def _append_history_labels(
+    console: Console, ids: list[str], is_fraud: bool, source: str, now: datetime
+) -> None:
     try:
         import pyarrow as pa
 
@@ -120,9 +128,7 @@ def _append_history_labels(console: Console, ids: list[str], is_fraud: bool, sou
             {
                 "txn_id": pa.array(rows, pa.string()),
                 "is_fraud": pa.array([int(is_fraud)] * len(rows), pa.int8()),
-                "fraud_reported_at": pa.array(
-                    [console.now()] * len(rows), pa.timestamp("us", "UTC")
-                ),
+                "fraud_reported_at": pa.array([now] * len(rows), pa.timestamp("us", "UTC")),
             }
         )
         history.append_labels(table, source=source)
@@ -145,7 +151,7 @@ def close_with_verdict(
         raise ActionRefused("choose at least one transaction to label")
     now = console.now()
     count = write_labels(
-        console, case.card_id, chosen, VERDICTS[verdict], f"analyst:{user.username}"
+        console, case.card_id, chosen, VERDICTS[verdict], f"analyst:{user.username}", now
     )
     store = console.store
     store.add_case_event(

@@ -134,11 +134,13 @@ def _history_rows(
         if history.is_empty():
             return []
         with history.connect() as con:
-            rows = con.execute(
+            # Through Arrow: DuckDB's own row fetch of TIMESTAMPTZ needs pytz.
+            table = con.sql(
                 "SELECT txn_id, timestamp, amount, currency, merchant_id, merchant_name, "
                 "is_fraud FROM transactions WHERE card_id = ? ORDER BY timestamp DESC LIMIT ?",
-                [card_id, limit],
-            ).fetchall()
+                params=[card_id, limit],
+            ).to_arrow_table()
+        rows = [tuple(row.values()) for row in table.to_pylist()]
     except Exception:
         log.exception("could not read the card's history")
         return []
