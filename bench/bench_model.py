@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     ).fit(X, y, names)
     fit_s = time.perf_counter() - t0
     forest = model.forest_
-    leaves = int((forest.inodes[:, 0] < 0).sum())
+    leaves = forest.n_leaves
     print(
         f"model: {args.features} features, {model.booster_.num_trees()} trees, {leaves:,} leaves,"
         f" max depth {forest.max_depth}; trained on {args.rows:,} rows ({y.mean():.2%} fraud)"

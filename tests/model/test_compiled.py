@@ -62,7 +62,7 @@ def test_stumps_and_single_leaf_trees_compile() -> None:
         num_boost_round=3,
     )  # too few rows to split: every tree is one leaf
     forest = compile_booster(booster.dump_model())
-    assert forest.inodes.shape[0] == booster.num_trees()
+    assert forest.nodes.shape[0] == booster.num_trees()
     assert forest.raw_one(np.array([5.0])) == pytest.approx(
         booster.predict(np.array([[5.0]]), raw_score=True)[0], abs=1e-12
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from cardwatch.model.compiled import CompiledForest, _goes_left
+from cardwatch.model.compiled import CompiledForest, _child
 
 __all__ = ["tree_shap"]
 
@@ -67,7 +67,7 @@ def _unwound_sum(zero, one, pw, start, depth, path_index):  # type: ignore[no-un
 
 
 @njit(cache=True, nogil=True)
-def _tree(x, phi, inodes, fnodes, covers, root, feat, zero, one, pw, stack_i, stack_f):  # type: ignore[no-untyped-def]
+def _tree(x, phi, nodes, covers, root, feat, zero, one, pw, stack_i, stack_f):  # type: ignore[no-untyped-def]
     """One tree's contributions, added to ``phi``.
 
     LightGBM's recursion, unrolled onto an explicit stack (numba cannot cache recursive
@@ -94,17 +94,15 @@ def _tree(x, phi, inodes, fnodes, covers, root, feat, zero, one, pw, stack_i, st
             one[start + i] = one[parent_start + i]
             pw[start + i] = pw[parent_start + i]
         _extend(feat, zero, one, pw, start, depth, parent_zero, parent_one, parent_feature)
-        split = inodes[node, 0]
+        split = nodes[node].feature
         if split < 0:
-            value = fnodes[node, 1]
+            value = nodes[node].value
             for i in range(1, depth + 1):
                 w = _unwound_sum(zero, one, pw, start, depth, i)
                 phi[feat[start + i]] += w * (one[start + i] - zero[start + i]) * value
             continue
-        if _goes_left(float(x[split]), fnodes[node, 0], inodes[node, 3]):
-            hot, cold = inodes[node, 1], inodes[node, 2]
-        else:
-            hot, cold = inodes[node, 2], inodes[node, 1]
+        hot = _child(x, nodes, node)
+        cold = nodes[node].right if hot == node + 1 else node + 1
         incoming_zero = 1.0
         incoming_one = 1.0
         path_index = 0
@@ -137,7 +135,7 @@ def _tree(x, phi, inodes, fnodes, covers, root, feat, zero, one, pw, stack_i, st
 
 
 @njit(cache=True, nogil=True)
-def _shap_row(x, roots, inodes, fnodes, covers, expected, n_features, max_depth):  # type: ignore[no-untyped-def]
+def _shap_row(x, roots, nodes, covers, expected, n_features, max_depth):  # type: ignore[no-untyped-def]
     phi = np.zeros(n_features + 1, dtype=np.float64)
     size = (max_depth + 2) * (max_depth + 3) // 2
     feat = np.empty(size, dtype=np.int32)
@@ -148,8 +146,8 @@ def _shap_row(x, roots, inodes, fnodes, covers, expected, n_features, max_depth)
     stack_f = np.empty((2 * max_depth + 4, 2), dtype=np.float64)
     for t in range(roots.shape[0]):
         root = roots[t]
-        if inodes[root, 0] >= 0:
-            _tree(x, phi, inodes, fnodes, covers, root, feat, zero, one, pw, stack_i, stack_f)
+        if nodes[root].feature >= 0:
+            _tree(x, phi, nodes, covers, root, feat, zero, one, pw, stack_i, stack_f)
         phi[n_features] += expected[t]
     return phi
 
@@ -171,8 +169,7 @@ def tree_shap(forest: CompiledForest, x: np.ndarray) -> np.ndarray:
     return _shap_row(
         x,
         forest.roots,
-        forest.inodes,
-        forest.fnodes,
+        forest.nodes,
         forest.covers,
         forest.expected,
         forest.n_features,
