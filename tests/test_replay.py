@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cardwatch.engine import CardControls, Engine, Policy
-from cardwatch.profiles import FEATURE_INDEX, FEATURE_NAMES
+from cardwatch.profiles import FEATURE_INDEX
 from cardwatch.replay import feature_frame, replay, replay_into
 from cardwatch.schema import HISTORY_SCHEMA
 from tests.profiles.fakes import SAMPLE_RULES, DictControls, LinearScorer, WindowExposure
-from tests.profiles.histories import START, cards_table, histories, transactions
+from tests.profiles.histories import START, cards_table, histories, live_run
 
 POLICY = Policy(decline_at=0.7, challenge_at=0.35, exposed_decline_at=0.5, exposed_challenge_at=0.2)
 _CONTROLS = {
@@ -53,27 +53,6 @@ def _engine(controls: DictControls, exposure: WindowExposure) -> Engine:
     return Engine(LinearScorer(), SAMPLE_RULES, POLICY, controls, exposure, cards=cards_table())
 
 
-def _live(engine: Engine, history: pa.Table, start: int = 0) -> tuple[list, np.ndarray]:
-    """Rows ``start:`` through the live path; labels of earlier rows reported once due."""
-    txns = transactions(history)
-    labels = [
-        (r["fraud_reported_at"], r["txn_id"], r["merchant_id"], r["timestamp"])
-        for r in history.to_pylist()
-        if r["is_fraud"] == 1
-    ]
-    decisions, rows = [], []
-    for k in range(start, len(txns)):
-        txn = txns[k]
-        for rep, txn_id, merchant, ts in labels:
-            if rep <= txn.timestamp and ts <= txn.timestamp:
-                engine.report_fraud(txn_id, merchant, rep, occurred_at=ts)
-        ev = engine.evaluate(txn)
-        decisions.append(engine.decide(txn))
-        engine.update(txn)
-        rows.append(ev.features)
-    return decisions, np.array(rows).reshape(-1, len(FEATURE_NAMES))
-
-
 def _assert_same(decisions: list, feats: np.ndarray, result, offset: int = 0) -> None:
     np.testing.assert_array_equal(feats, result.features[offset:])
     got = result.decisions.to_pylist()[offset:]
@@ -86,10 +65,10 @@ def _assert_same(decisions: list, feats: np.ndarray, result, offset: int = 0) ->
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(worlds())
-def test_replay_equals_live(world: tuple[pa.Table, DictControls, WindowExposure]) -> None:
+def test_replay_equalslive_run(world: tuple[pa.Table, DictControls, WindowExposure]) -> None:
     history, controls, exposure = world
     result = replay_into(_engine(controls, exposure), history)
-    decisions, feats = _live(_engine(controls, exposure), history)
+    decisions, feats = live_run(_engine(controls, exposure), history)
     _assert_same(decisions, feats, result)
 
 
@@ -105,7 +84,7 @@ def test_warm_up_then_live_equals_replay(
     engine = _engine(controls, exposure)
     warmed = engine.warm_up(history.slice(0, k))
     assert warmed.to_pylist() == full.decisions.slice(0, k).to_pylist()
-    decisions, feats = _live(engine, history, start=k)
+    decisions, feats = live_run(engine, history, start=k)
     _assert_same(decisions, feats, full, offset=k)
 
 
@@ -128,7 +107,7 @@ def test_fixpoint_needs_more_than_one_pass_when_declines_feed_back() -> None:
     result = replay_into(Engine(LinearScorer(), policy=POLICY), history)
     assert result.passes > 1
     assert result.features[:, FEATURE_INDEX["card_declines_24h"]].tolist() == [0, 0, 1, 2]
-    decisions, feats = _live(Engine(LinearScorer(), policy=POLICY), history)
+    decisions, feats = live_run(Engine(LinearScorer(), policy=POLICY), history)
     _assert_same(decisions, feats, result)
 
 

@@ -12,8 +12,9 @@ Order, each step with its reason:
 3. **Rules**, the Radar way (allow → challenge → decline → review, first match decides). An allow,
    challenge or decline rule decides; a review rule approves with an alert unless the model
    would challenge or decline.
-4. **The model**: decline at or above the policy's decline cut-off, challenge at or above the
-   challenge cut-off.
+4. **The model**: decline when the score is strictly above the policy's decline cut-off,
+   challenge when strictly above the challenge cut-off (the convention of
+   :mod:`cardwatch.model.thresholds`).
 
 Response codes: approve/review ``00``, challenge ``05`` (soft decline: the cardholder is told and
 can retry after "it was me"), decline ``59``. Every decision that is not an approval carries
@@ -23,6 +24,7 @@ then (in :meth:`Engine.update`) learns.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from cardwatch.profiles import FEATURE_INDEX, FEATURE_NAMES, ProfileState, to_us
 from cardwatch.schema import Action, Decision, Reason, ResponseCode, Transaction
@@ -43,6 +46,7 @@ __all__ = [
     "Evaluation",
     "Exposure",
     "ExposureFlags",
+    "ModelScorer",
     "NoControls",
     "NoExposure",
     "NoRules",
@@ -195,6 +199,40 @@ class NoRules:
         raise IndexError(index)
 
 
+@njit(cache=True, nogil=True)
+def _sigmoid_rows(raw, sigmoid):  # type: ignore[no-untyped-def]
+    """The model's own scalar sigmoid (``CompiledForest.proba_one``), row by row."""
+    out = np.empty(raw.shape[0], np.float64)
+    for i in range(raw.shape[0]):
+        out[i] = 1.0 / (1.0 + math.exp(-sigmoid * raw[i]))
+    return out
+
+
+class ModelScorer:
+    """A trained :class:`cardwatch.model.FraudModel` as a :class:`Scorer`.
+
+    Why an adapter: the batch must equal the single row bit for bit (replay equals live). The
+    raw scores come from the same compiled tree walk either way; the sigmoid is applied by the
+    same scalar expression as ``score_one``'s, never NumPy's vectorised ``exp`` (which may round
+    the last bit differently).
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.feature_names_in_ = tuple(str(n) for n in model.feature_names_in_)
+        self.thresholds_ = getattr(model, "thresholds_", None)
+
+    def score(self, x: np.ndarray) -> float:
+        return float(self.model.score_one(x))
+
+    def score_batch(self, X: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.model.predict_raw(np.ascontiguousarray(X)), dtype=np.float64)
+        return _sigmoid_rows(raw, float(self.model.forest_.sigmoid))
+
+    def reasons(self, x: np.ndarray, k: int) -> list[Reason]:
+        return list(self.model.reasons(x, k))
+
+
 class ZeroScorer:
     """A model that suspects nothing (score 0): for features without a model."""
 
@@ -219,19 +257,27 @@ class Policy:
     reasons_k: int = 3
 
     @classmethod
-    def from_thresholds(cls, thresholds: Mapping[str, float], tighten: float = 0.6) -> Policy:
-        """A policy from a model's ``thresholds_`` (``decline``, ``challenge``); exposed cut-offs
-        are ``tighten`` times those unless given (``exposed_decline``, ``exposed_challenge``).
+    def from_thresholds(cls, thresholds: object, tighten: float = 0.6) -> Policy:
+        """A policy from a model's ``thresholds_`` (an object or a mapping with ``decline`` and
+        ``challenge``); exposed cut-offs are ``tighten`` times those unless the mapping gives
+        ``exposed_decline`` / ``exposed_challenge``.
 
         >>> Policy.from_thresholds({"decline": 0.8, "challenge": 0.4}).exposed_challenge_at
         0.24
         """
-        d, c = float(thresholds["decline"]), float(thresholds["challenge"])
+        if isinstance(thresholds, Mapping):
+            get = thresholds.get
+        else:
+
+            def get(name: str, default: object = None) -> object:
+                return getattr(thresholds, name, default)
+
+        d, c = float(get("decline")), float(get("challenge"))  # type: ignore[arg-type]
         return cls(
             decline_at=d,
             challenge_at=c,
-            exposed_decline_at=float(thresholds.get("exposed_decline", round(d * tighten, 10))),
-            exposed_challenge_at=float(thresholds.get("exposed_challenge", round(c * tighten, 10))),
+            exposed_decline_at=float(get("exposed_decline", round(d * tighten, 10))),  # type: ignore[arg-type]
+            exposed_challenge_at=float(get("exposed_challenge", round(c * tighten, 10))),  # type: ignore[arg-type]
         )
 
 
@@ -340,8 +386,8 @@ def judge(
     if rule_action is not None and rule_action is not Action.REVIEW:
         action = rule_action
         reasons = [rule_reason] if rule_reason is not None else []
-    elif score >= decline_at or score >= challenge_at:
-        action = Action.DECLINE if score >= decline_at else Action.CHALLENGE
+    elif score > decline_at or score > challenge_at:
+        action = Action.DECLINE if score > decline_at else Action.CHALLENGE
         reasons = list(model_reasons()) or [
             Reason("model_score", f"Fraud score {score:.2f} is above the {action} cut-off.")
         ]

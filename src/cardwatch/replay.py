@@ -196,6 +196,8 @@ def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None
     response = np.full(n, _APPROVED, dtype=object)
     reasons = np.full(n, "", dtype=object)
 
+    quiet_below = min(policy.challenge_at, policy.decline_at)
+
     def score(rows: np.ndarray) -> None:
         Xm = X[rows] if cols is None else X[np.ix_(rows, cols)]
         scores[rows] = scorer.score_batch(np.ascontiguousarray(Xm))
@@ -212,7 +214,7 @@ def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None
         m = n if rows is None else rows.shape[0]
         r_act, r_idx = rules.match_columns(view, m)
         r_act = _action_codes(np.asarray(r_act))
-        easy = (r_act < 0) & ~special[sel] & (scores[sel] < policy.challenge_at)
+        easy = (r_act < 0) & ~special[sel] & (scores[sel] <= quiet_below)
         all_rows = np.arange(n) if rows is None else rows
         done = all_rows[easy]
         actions[done] = ACTION_CODES[Action.APPROVE]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from cardwatch.schema import CARDS_SCHEMA, HISTORY_SCHEMA, Transaction
+from cardwatch.engine import Engine
+from cardwatch.profiles import FEATURE_NAMES
+from cardwatch.schema import CARDS_SCHEMA, HISTORY_SCHEMA, Decision, Transaction
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 _GAPS_S = (
@@ -102,3 +105,26 @@ def transactions(table: pa.Table) -> list[Transaction]:
         r.pop("fraud_reported_at")
         out.append(Transaction(**r))
     return out
+
+
+def live_run(
+    engine: Engine, history: pa.Table, start: int = 0
+) -> tuple[list[Decision], np.ndarray]:
+    """Rows ``start:`` through the live path; labels of earlier rows reported once due."""
+    txns = transactions(history)
+    labels = [
+        (r["fraud_reported_at"], r["txn_id"], r["merchant_id"], r["timestamp"])
+        for r in history.to_pylist()
+        if r["is_fraud"] == 1
+    ]
+    decisions, rows = [], []
+    for k in range(start, len(txns)):
+        txn = txns[k]
+        for rep, txn_id, merchant, ts in labels:
+            if rep <= txn.timestamp and ts <= txn.timestamp:
+                engine.report_fraud(txn_id, merchant, rep, occurred_at=ts)
+        ev = engine.evaluate(txn)
+        decisions.append(engine.decide(txn))
+        engine.update(txn)
+        rows.append(ev.features)
+    return decisions, np.array(rows).reshape(-1, len(FEATURE_NAMES))
