@@ -144,11 +144,11 @@ def synthetic_columns(ws: object, in_force: object, n: int = 400) -> dict[str, o
     fraud = (rng.random(n) < 0.08).astype(float)
     cols: dict[str, object] = {}
     for name, kind in KNOWN_ATTRIBUTES.items():
-        if kind == "number":
-            cols[name] = rng.random(n)
+        if kind == "number":  # 0/1 flags make every rule's condition reachable
+            cols[name] = rng.integers(0, 2, n).astype(float)
         else:
             cols[name] = np.array(["x"] * n, dtype=object)
-    cols["score"] = np.clip(0.3 * rng.random(n) + 0.6 * fraud, 0, 1)
+    cols["score"] = np.where(fraud == 1, 0.6 + 0.4 * rng.random(n), 0.55 * rng.random(n))
     cols["amount"] = np.round(20 + 200 * rng.random(n) + 600 * fraud, 2)
     cols["card_amount_mean_30d"] = np.full(n, 60.0)
     cols["card_txn_count_1h"] = np.where(fraud == 1, 6.0, rng.integers(0, 3, n).astype(float))
@@ -208,7 +208,7 @@ def seed_activity(store: Store, days: int = 14, per_day: int = 14, now: datetime
         for k in range(per_day):
             at = now - timedelta(days=days - day, hours=rng.randint(0, 20), minutes=k)
             fraud = rng.random() < 0.12
-            score = min(1.0, max(0.0, rng.gauss(0.85 if fraud else 0.15, 0.15)))
+            score = min(1.0, max(0.0, rng.gauss(0.85 if fraud else 0.2, 0.22)))
             action = (
                 Action.DECLINE
                 if score > 0.9

@@ -164,7 +164,7 @@ def test_backtest_and_promote_a_rule(page: object, live: Live) -> None:
     page.get_by_role("link", name="Rules").click()  # type: ignore[attr-defined]
     page.get_by_role("link", name="Edit & backtest →").click()  # type: ignore[attr-defined]
     page.get_by_role("button", name="Backtest").click()  # type: ignore[attr-defined]
-    expect(page.locator("aside")).to_contain_text("Distinct honest cardholders hurt")  # type: ignore[attr-defined]
+    expect(page.locator("main")).to_contain_text("Distinct honest cardholders hurt")  # type: ignore[attr-defined]
     shot(page, "05-rules-backtest")
     page.get_by_role("link", name="Rules").click()  # type: ignore[attr-defined]
     page.get_by_role("link", name="Promote…").click()  # type: ignore[attr-defined]

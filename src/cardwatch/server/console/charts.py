@@ -57,11 +57,12 @@ def _frame(y_max: float, width: int = W, height: int = H, pct: bool = False) -> 
     return parts
 
 
-def _legend(names: Sequence[str], width: int = W) -> str:
+def _legend(names: Sequence[str], width: int = W, slots: Sequence[int] | None = None) -> str:
     items, x = [], PAD_L
     for i, name in enumerate(names):
+        c = (slots[i % len(slots)] if slots else i) % 5
         items.append(
-            f'<rect class="s{i % 5} fill" x="{x}" y="2" width="10" height="10"/>'
+            f'<rect class="s{c} fill" x="{x}" y="2" width="10" height="10"/>'
             f'<text class="tick" x="{x + 14}" y="11">{escape(name)}</text>'
         )
         x += 24 + 7 * len(name)
@@ -73,8 +74,10 @@ def line_chart(
     series: dict[str, Sequence[float]],
     pct: bool = False,
     y_max: float | None = None,
+    colours: Sequence[int] | None = None,
 ) -> str:
-    """Lines over categories (days): one per series, a legend on top."""
+    """Lines over categories (days): one per series, a legend on top. ``colours`` picks the
+    palette slot of each series (0 blue, 1 red, 2 green, 3 amber, 4 violet)."""
     n = len(labels)
     if n == 0:
         return ""
@@ -90,17 +93,18 @@ def line_chart(
         x = PAD_L + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
         return x, H - PAD_B - plot_h * min(v, top) / top
 
+    slots = list(colours) if colours else list(range(len(series)))
     for k, (name, values) in enumerate(series.items()):
+        c = slots[k % len(slots)] % 5
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in enumerate(values)))
         parts.append(
-            f'<polyline class="s{k % 5} line" points="{pts}"><title>{escape(name)}'
-            f"</title></polyline>"
+            f'<polyline class="s{c} line" points="{pts}"><title>{escape(name)}</title></polyline>'
         )
         if n <= 40:
             for i, v in enumerate(values):
                 x, y = xy(i, v)
                 parts.append(
-                    f'<circle class="s{k % 5} fill" cx="{x:.1f}" cy="{y:.1f}" r="2.2">'
+                    f'<circle class="s{c} fill" cx="{x:.1f}" cy="{y:.1f}" r="2.2">'
                     f"<title>{escape(name)} {escape(labels[i])}: {v:g}</title></circle>"
                 )
     step = max(1, n // 8)
@@ -110,7 +114,7 @@ def line_chart(
             f'<text class="tick" x="{x:.1f}" y="{H - PAD_B + 16}" '
             f'text-anchor="middle">{escape(labels[i])}</text>'
         )
-    parts.append(_legend(list(series)))
+    parts.append(_legend(list(series), W, slots))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -191,12 +195,14 @@ def bar_timeline(
     window: tuple[datetime, datetime],
     series: dict[str, Sequence[datetime]],
     marks: dict[str, datetime] | None = None,
-    bins: int = 40,
+    bins: int = 60,
+    width: int = 1100,
+    height: int = 230,
 ) -> str:
     """Events over time as stacked daily-ish bars, the exposure window shaded, and named marks
     (detected, now) as vertical lines: the breach's story at a glance."""
     span = max((end - start).total_seconds(), 1.0)
-    plot_w, plot_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
+    plot_w, plot_h = width - PAD_L - PAD_R, height - PAD_T - PAD_B
 
     def x_of(t: datetime) -> float:
         return PAD_L + plot_w * min(max((t - start).total_seconds() / span, 0.0), 1.0)
@@ -208,7 +214,7 @@ def bar_timeline(
             counts[name][min(max(i, 0), bins - 1)] += 1
     totals = [sum(c[i] for c in counts.values()) for i in range(bins)]
     top = _nice_max(max(totals, default=0))
-    parts = _frame(top)
+    parts = _frame(top, width, height)
     x0, x1 = x_of(window[0]), x_of(window[1])
     parts.append(
         f'<rect class="window" x="{x0:.1f}" y="{PAD_T}" width="{max(x1 - x0, 2):.1f}" '
@@ -216,7 +222,7 @@ def bar_timeline(
     )
     bw = plot_w / bins
     for i in range(bins):
-        base = H - PAD_B
+        base = height - PAD_B
         for k, name in enumerate(series):
             v = counts[name][i]
             if not v:
@@ -232,15 +238,21 @@ def bar_timeline(
         x = x_of(t)
         parts.append(
             f'<line class="mark" x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" '
-            f'y2="{H - PAD_B}"/><text class="tick" x="{x + 3:.1f}" y="{PAD_T + 10}">'
+            f'y2="{height - PAD_B}"/><text class="tick" x="{x + 3:.1f}" y="{PAD_T + 10}">'
             f"{escape(name)}</text>"
         )
     for i in range(5):
         t = start + (end - start) * i / 4
         parts.append(
-            f'<text class="tick" x="{x_of(t):.1f}" y="{H - PAD_B + 16}" '
+            f'<text class="tick" x="{x_of(t):.1f}" y="{height - PAD_B + 16}" '
             f'text-anchor="middle">{t:%d %b}</text>'
         )
-    parts.append(_legend([*series, "exposure window"]))
+    legend = _legend(list(series), width)
+    lx = PAD_L + sum(24 + 7 * len(name) for name in series)
+    legend += (
+        f'<rect class="window" x="{lx}" y="2" width="10" height="10"/>'
+        f'<text class="tick" x="{lx + 14}" y="11">exposure window</text>'
+    )
+    parts.append(legend)
     parts.append("</svg>")
     return "".join(parts)

@@ -41,7 +41,9 @@ def dashboard(console: Console) -> Dashboard:
     if days:
         labels = [d.strftime("%d %b") for d in days]
         board.charts["volume"] = line_chart(
-            labels, {a: [counts.actions.get(a, {}).get(d, 0) for d in days] for a in ACTIONS}
+            labels,
+            {a: [counts.actions.get(a, {}).get(d, 0) for d in days] for a in ACTIONS},
+            colours=(2, 3, 1, 4),
         )
         daily_total = [sum(counts.actions.get(a, {}).get(d, 0) for a in ACTIONS) for d in days]
         board.charts["rates"] = line_chart(
@@ -54,6 +56,7 @@ def dashboard(console: Console) -> Dashboard:
                 for a in ("challenge", "decline")
             },
             pct=True,
+            colours=(3, 1),
         )
         board.charts["labels"] = line_chart(
             labels,
@@ -62,5 +65,6 @@ def dashboard(console: Console) -> Dashboard:
                 "legitimate": [counts.legit_labels.get(d, 0) for d in days],
                 "notices sent": [counts.notices.get(d, 0) for d in days],
             },
+            colours=(1, 2, 0),
         )
     return board
