@@ -32,6 +32,26 @@ class Exposure:
     cards: tuple[str, ...]
     customers: int
     transactions: int
+    card_not_present_transactions: int = 0
+
+    @property
+    def data_stolen(self) -> str:
+        """What the thieves most likely took: ``"track"`` when most payments there were made
+        with the card present (tills, ATMs: track data, so counterfeit cards), else
+        ``"card_not_present"`` (a web shop: card number and CVV2). Unknown channels count as
+        present — a point of purchase with terminals is a till.
+
+        >>> t = datetime(2013, 12, 1)
+        >>> Exposure(("m1",), t, t, ("c1",), 1, 10, 2).data_stolen
+        'track'
+        >>> Exposure(("w1",), t, t, ("c1",), 1, 10, 8).data_stolen
+        'card_not_present'
+        """
+        return (
+            "card_not_present"
+            if 2 * self.card_not_present_transactions > self.transactions
+            else "track"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +83,24 @@ def exposure(history: History, suspect: Suspect) -> Exposure:
     ()
     """
     e = duckdb_engine(history)
+    start, end = e.ts(suspect.window_start), e.ts(suspect.window_end)
+    where = f"""merchant_id IN ({_in_list(suspect.merchant_ids)})
+          AND timestamp >= {start} AND timestamp <= {end}"""
     rows = e.query(f"""
-        SELECT card_id, count(*) AS txns, count(DISTINCT customer_id) AS customers
-        FROM transactions
-        WHERE merchant_id IN ({_in_list(suspect.merchant_ids)})
-          AND timestamp >= {e.ts(suspect.window_start)} AND timestamp <= {e.ts(suspect.window_end)}
+        SELECT card_id, count(*) AS txns,
+               count(*) FILTER (WHERE channel IN ('ecommerce', 'moto')) AS cnp
+        FROM transactions WHERE {where}
         GROUP BY card_id ORDER BY card_id
     """)
-    customers = e.query(f"""
-        SELECT count(DISTINCT customer_id) AS n FROM transactions
-        WHERE merchant_id IN ({_in_list(suspect.merchant_ids)})
-          AND timestamp >= {e.ts(suspect.window_start)} AND timestamp <= {e.ts(suspect.window_end)}
-    """).column("n")[0].as_py()
+    # A card without a customer id is its own customer: people, not transactions, are counted.
+    customers = (
+        e.query(f"""
+        SELECT count(DISTINCT coalesce(customer_id, 'card:' || card_id)) AS n
+        FROM transactions WHERE {where}
+    """)
+        .column("n")[0]
+        .as_py()
+    )
     return Exposure(
         merchant_ids=suspect.merchant_ids,
         window_start=suspect.window_start,
@@ -82,6 +108,7 @@ def exposure(history: History, suspect: Suspect) -> Exposure:
         cards=tuple(rows.column("card_id").to_pylist()),
         customers=int(customers or 0),
         transactions=int(sum(rows.column("txns").to_pylist())),
+        card_not_present_transactions=int(sum(rows.column("cnp").to_pylist())),
     )
 
 
@@ -120,10 +147,16 @@ def triage(history: History, exposed: Exposure, as_of: datetime) -> list[TriageR
     """).to_pylist()
     out = [
         TriageRow(
-            card_id=r["card_id"], customer_id=r["customer_id"],
-            risk=(100.0 * r["fraud_reported"] + 10.0 * r["magstripe_abroad"]
-                  + 2.0 * r["card_not_present"] + max(float(r["amount_spike"]) - 3.0, 0.0)),
-            fraud_reported=int(r["fraud_reported"]), card_not_present=int(r["card_not_present"]),
+            card_id=r["card_id"],
+            customer_id=r["customer_id"],
+            risk=(
+                100.0 * r["fraud_reported"]
+                + 10.0 * r["magstripe_abroad"]
+                + 2.0 * r["card_not_present"]
+                + max(float(r["amount_spike"]) - 3.0, 0.0)
+            ),
+            fraud_reported=int(r["fraud_reported"]),
+            card_not_present=int(r["card_not_present"]),
             magstripe_abroad=int(r["magstripe_abroad"]),
             amount_spike=round(float(r["amount_spike"]), 2),
             payments_since=int(r["payments_since"]),
@@ -134,8 +167,10 @@ def triage(history: History, exposed: Exposure, as_of: datetime) -> list[TriageR
 
 
 def reissue_plan(rows: list[TriageRow], suspect: Suspect) -> list[dict[str, Any]]:
-    """CSV rows: block and reissue cards with fraud or counterfeit-like use, reissue those with
-    other signs, monitor the rest (most exposed cards are never defrauded).
+    """CSV rows, by the same policy as ``cardwatch breach respond``
+    (:func:`cardwatch.breach.response.classify`): block and reissue cards with fraud or
+    counterfeit-like use, reissue those with clear signs, monitor the rest (most exposed cards
+    are never defrauded).
 
     >>> r = TriageRow("c1", "u1", 100.0, 1, 0, 0, 0.0, 3)
     >>> from datetime import UTC
@@ -144,19 +179,24 @@ def reissue_plan(rows: list[TriageRow], suspect: Suspect) -> list[dict[str, Any]
     >>> reissue_plan([r], s)[0]["action"]
     'block_and_reissue'
     """
+    from cardwatch.breach.response import ResponsePolicy, classify  # response imports us
+
+    policy = ResponsePolicy()
     plan = []
     for rank, r in enumerate(rows, start=1):
-        if r.fraud_reported or r.magstripe_abroad:
-            action = "block_and_reissue"
-        elif r.risk > 0:
-            action = "reissue"
-        else:
-            action = "monitor"
-        plan.append({
-            "rank": rank, "card_id": r.card_id, "customer_id": r.customer_id, "action": action,
-            "risk": round(r.risk, 2), "fraud_reported": r.fraud_reported,
-            "magstripe_abroad": r.magstripe_abroad, "card_not_present": r.card_not_present,
-            "breach": suspect.merchant_id, "window_start": suspect.window_start.isoformat(),
-            "window_end": suspect.window_end.isoformat(),
-        })
+        plan.append(
+            {
+                "rank": rank,
+                "card_id": r.card_id,
+                "customer_id": r.customer_id,
+                "action": classify(r.fraud_reported, r.magstripe_abroad, r.risk, policy),
+                "risk": round(r.risk, 2),
+                "fraud_reported": r.fraud_reported,
+                "magstripe_abroad": r.magstripe_abroad,
+                "card_not_present": r.card_not_present,
+                "breach": suspect.merchant_id,
+                "window_start": suspect.window_start.isoformat(),
+                "window_end": suspect.window_end.isoformat(),
+            }
+        )
     return plan

@@ -1,5 +1,6 @@
-"""``cardwatch breach``: find points of compromise in the workspace history and list the cards
-they exposed. Thin: the work is in :mod:`cardwatch.breach`."""
+"""``cardwatch breach``: find points of compromise in the workspace history, list the cards
+they exposed, and respond. Thin: the work is in :mod:`cardwatch.breach` and
+:mod:`cardwatch.respond`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from rich.table import Table
 
 from cardwatch.breach import DetectConfig, Suspect, detect
 from cardwatch.breach.exposure import exposure, reissue_plan, triage
+from cardwatch.breach.response import ACTIONS, REISSUE_COLUMNS, ResponsePlan
 from cardwatch.cli.app import Home, app, console, open_workspace
 from cardwatch.errors import NotFoundError
+from cardwatch.respond import ResponseResult, respond
 from cardwatch.store.history import History
+from cardwatch.store.sql import open_store
 
 __all__ = ["breach_app"]
 
-breach_app = typer.Typer(help="Points of compromise: detect, then exposure.", no_args_is_help=True)
+breach_app = typer.Typer(
+    help="Points of compromise: detect, exposure, then respond.", no_args_is_help=True
+)
 app.add_typer(breach_app, name="breach")
 
 AsOf = Annotated[
@@ -41,12 +47,19 @@ def _as_of(value: str | None, history: History) -> datetime:
 def _table(found: list[Suspect]) -> Table:
     table = Table(title="Suspected points of compromise", header_style="bold")
     for col in ("#", "merchant", "stores", "window", "fraud cards", "exposed", "score"):
-        table.add_column(col, justify="right" if col in {"#", "fraud cards", "exposed",
-                                                          "score"} else "left")
+        table.add_column(
+            col, justify="right" if col in {"#", "fraud cards", "exposed", "score"} else "left"
+        )
     for i, s in enumerate(found, start=1):
-        table.add_row(str(i), f"{s.merchant_id} ({s.level})", ", ".join(s.merchant_ids[:5]),
-                      f"{s.window_start:%Y-%m-%d} → {s.window_end:%Y-%m-%d}",
-                      str(s.fraud_cards), str(s.exposed_cards), f"{s.score:.1f}")
+        table.add_row(
+            str(i),
+            f"{s.merchant_id} ({s.level})",
+            ", ".join(s.merchant_ids[:5]),
+            f"{s.window_start:%Y-%m-%d} → {s.window_end:%Y-%m-%d}",
+            str(s.fraud_cards),
+            str(s.exposed_cards),
+            f"{s.score:.1f}",
+        )
     return table
 
 
@@ -86,9 +99,11 @@ def exposure_command(
             raise NotFoundError(f"no suspect {merchant!r} as of {moment:%Y-%m-%d}")
         exp = exposure(con, match[0])
         ranked = triage(con, exp, moment)
-    console.print(f"{len(exp.cards)} cards ({exp.customers} customers, {exp.transactions} "
-                  f"payments) exposed at {', '.join(exp.merchant_ids)} "
-                  f"{exp.window_start:%Y-%m-%d} → {exp.window_end:%Y-%m-%d}")
+    console.print(
+        f"{len(exp.cards)} cards ({exp.customers} customers, {exp.transactions} "
+        f"payments) exposed at {', '.join(exp.merchant_ids)} "
+        f"{exp.window_start:%Y-%m-%d} → {exp.window_end:%Y-%m-%d}"
+    )
     plan = reissue_plan(ranked, match[0])
     if out and plan:
         with out.open("w", newline="") as f:
@@ -97,3 +112,83 @@ def exposure_command(
             writer.writerows(plan)
     else:
         typer.echo(json.dumps(plan[:50], indent=2))
+
+
+def _summary(result: ResponseResult) -> Table:
+    plan, s = result.plan, result.plan.suspect
+    table = Table(
+        title=f"Response to {s.merchant_id} ({s.level}), "
+        f"{s.window_start:%Y-%m-%d} → {s.window_end:%Y-%m-%d}",
+        header_style="bold",
+        show_header=False,
+    )
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [
+        ("unique cards exposed", len(plan.cards)),
+        ("customers exposed", plan.customers),
+        ("transactions at the point", plan.transactions),
+        ("victims already (fraud reported)", plan.victims),
+        *((f"plan: {a.replace('_', ' ')}", plan.counts[a]) for a in ACTIONS),
+        ("cases opened (victims first)", result.cases_opened),
+        ("notices queued", result.notices_queued),
+    ]
+    for what, n in rows:
+        table.add_row(what, f"{n:,}")
+    table.caption = f"breach {result.breach.breach_id} · data stolen: {plan.data_stolen}" + (
+        " · already notified" if result.already_notified else ""
+    )
+    return table
+
+
+def _write_plan(plan: ResponsePlan, out: Path) -> None:
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(REISSUE_COLUMNS))
+        writer.writeheader()
+        writer.writerows(plan.rows())
+
+
+@breach_app.command("respond")
+def respond_command(
+    ident: Annotated[
+        str, typer.Argument(help="Breach id, suspect key (chain:NAME) or merchant/chain name.")
+    ],
+    home: Home = None,
+    as_of: AsOf = None,
+    notify: Annotated[
+        bool, typer.Option("--notify/--no-notify", help="Queue notices to exposed cardholders.")
+    ] = True,
+    reissue_out: Annotated[
+        Path | None, typer.Option("--reissue-out", help="Write the reissue plan CSV here.")
+    ] = None,
+    base_url: Annotated[
+        str,
+        typer.Option(
+            "--base-url",
+            envvar="CARDWATCH_BASE_URL",
+            help="Where cardholders' links point (the service's public address).",
+        ),
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Record the breach and its exposure, flag exposed cards, queue victims for analysts,
+    notify cardholders and plan reissues. Safe to run again."""
+    ws = open_workspace(home)
+    history = History(ws)
+    moment = _as_of(as_of, history)
+    store = open_store(ws)
+    try:
+        result = respond(
+            ws,
+            store,
+            ident,
+            now=datetime.now(UTC),
+            as_of=moment,
+            notify=notify,
+            base_url=base_url,
+        )
+    finally:
+        store.close()
+    console.print(_summary(result))
+    if reissue_out:
+        _write_plan(result.plan, reissue_out)
+    typer.echo(json.dumps(result.summary(), indent=2))

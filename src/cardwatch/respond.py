@@ -1,0 +1,333 @@
+"""Apply a breach response to the workspace: the adapter around :mod:`cardwatch.breach.response`.
+
+``cardwatch breach respond`` and ``POST /v1/breaches/{id}/respond`` both call :func:`respond`,
+which reads history (exposure, triage), the store (declines since exposure, what an earlier
+response already wrote) and writes the breach, its ranked exposures, the analysts' cases and
+alerts, the cardholders' notices and an audit line. Responding twice writes nothing twice: the
+breach is found again by its suspect's key, known exposures, cases and alerts are skipped, and
+a breach already notified is not notified again.
+
+:class:`StoreExposure` is the engine's ``Exposure`` read from the store, so that the live
+service tightens decisions on exposed cards as soon as a response is recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cardwatch.breach import DetectConfig, Suspect, detect
+from cardwatch.breach.exposure import exposure, triage
+from cardwatch.breach.flags import INACTIVE, ExposureIndex
+from cardwatch.breach.response import (
+    BLOCK_AND_REISSUE,
+    SYSTEM,
+    ResponsePlan,
+    ResponsePolicy,
+    breach_alert,
+    breach_record,
+    check_message,
+    exposure_records,
+    find_breach,
+    plan_response,
+    suspect_of,
+    victim_work,
+)
+from cardwatch.customer.breach_notices import NOTIFIED, enqueue_breach_notices
+from cardwatch.engine import ExposureFlags
+from cardwatch.errors import NotFoundError
+from cardwatch.schema import Action
+from cardwatch.store.base import Store
+from cardwatch.store.history import History
+from cardwatch.store.records import AuditEntry, Breach, CaseEvent
+from cardwatch.workspace import Workspace
+
+__all__ = [
+    "WHAT_WE_DID",
+    "BreachAnswer",
+    "ResponseResult",
+    "StoreExposure",
+    "check_card",
+    "end_of_history",
+    "find_suspect",
+    "respond",
+]
+
+#: What the notice says the issuer did, in plain words: true of every exposed card on the day
+#: the notice goes out (the engine watches them all; the few to replace are told separately).
+WHAT_WE_DID = (
+    "We are watching your card more closely and will stop any payment that looks like "
+    "misuse. If your card needs replacing, we will tell you first and send you a new one."
+)
+_STOPPED = {Action.DECLINE.value, Action.CHALLENGE.value}
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseResult:
+    """What one response did. ``created`` is False when the breach was already stored."""
+
+    breach: Breach
+    plan: ResponsePlan
+    created: bool
+    exposures_added: int
+    cases_opened: int
+    alerts_added: int
+    notices_queued: int
+    already_notified: bool
+
+    def summary(self) -> dict[str, object]:
+        """The plan's figures and what was written (the API's answer)."""
+        return {
+            "breach_id": self.breach.breach_id,
+            **self.plan.summary(),
+            "created": self.created,
+            "exposures_added": self.exposures_added,
+            "cases_opened": self.cases_opened,
+            "alerts_added": self.alerts_added,
+            "notices_queued": self.notices_queued,
+            "already_notified": self.already_notified,
+        }
+
+
+def end_of_history(history: History, default: datetime) -> datetime:
+    """The last payment's time (the natural "as of" of an analysis), else ``default``."""
+    with history.connect() as con:
+        last = con.sql("SELECT max(timestamp) FROM transactions").fetchall()[0][0]
+    return last or default
+
+
+def find_suspect(
+    history: History,
+    store: Store,
+    ident: str,
+    as_of: datetime,
+    config: DetectConfig | None = None,
+) -> tuple[Suspect, Breach | None]:
+    """The suspect named ``ident`` and its stored breach, if any: a stored breach id first;
+    then detection as of ``as_of`` (by key, merchant, chain or one of its stores); then a
+    stored breach by key or merchant (detection may no longer see an old one)."""
+    stored = store.get_breach(ident)
+    if stored is not None:
+        return suspect_of(stored), stored
+    with history.connect() as con:
+        found = detect(con, as_of, config or DetectConfig())
+    for s in found:
+        if ident in (s.key, s.merchant_id, s.chain, *s.merchant_ids):
+            return s, find_breach(store.breaches(), s.key)
+    stored = find_breach(store.breaches(), ident)
+    if stored is not None:
+        return suspect_of(stored), stored
+    raise NotFoundError(f"no suspect or breach {ident!r} as of {as_of:%Y-%m-%d}")
+
+
+def _declines(
+    store: Store, cards: Iterable[str], start: datetime, end: datetime, limit: int
+) -> dict[str, int]:
+    """Payments the engine declined or challenged on each card in [start, end] (one store
+    read per card, so at most ``limit`` cards are looked at)."""
+    out: dict[str, int] = {}
+    for i, card in enumerate(cards):
+        if i >= limit:
+            break
+        n = sum(
+            1
+            for r in store.decisions_for_card(card, limit=200)
+            if start <= r.timestamp <= end and r.decision.action.value in _STOPPED
+        )
+        if n:
+            out[card] = n
+    return out
+
+
+def respond(
+    workspace: Workspace,
+    store: Store,
+    ident: str,
+    *,
+    now: datetime,
+    as_of: datetime | None = None,
+    notify: bool = True,
+    base_url: str = "http://127.0.0.1:8000",
+    key: bytes | None = None,
+    config: DetectConfig | None = None,
+    policy: ResponsePolicy | None = None,
+    max_decision_lookups: int = 100_000,
+) -> ResponseResult:
+    """Respond to the breach ``ident`` as of ``as_of`` (default: the end of history); ``now``
+    stamps what is written (alerts, cases, notices). Idempotent."""
+    policy = policy or ResponsePolicy()
+    history = History(workspace)
+    as_of = as_of or end_of_history(history, now)
+    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    suspect, stored = find_suspect(history, store, ident, as_of, config)
+    with history.connect() as con:
+        exp = exposure(con, suspect)
+        ranked = triage(con, exp, as_of)
+    declines = _declines(store, exp.cards, suspect.window_start, as_of, max_decision_lookups)
+    plan = plan_response(suspect, exp, ranked, as_of, declines=declines, policy=policy)
+
+    breach = stored or store.add_breach(breach_record(plan))
+    bid = breach.breach_id
+    known = store.exposures(bid)
+    fresh = exposure_records(
+        plan, bid, {e.card_id for e in known}, max((e.rank for e in known), default=0)
+    )
+    if fresh:
+        store.add_exposures(fresh)
+
+    alerts = 0
+    if not store.alerts(card_id=f"breach:{bid}", limit=1):
+        store.add_alert(breach_alert(plan, bid, now))
+        alerts += 1
+    worked = _cards_with_cases(store, bid)
+    work = victim_work(plan, bid, now, policy, already=worked)
+    for case, alert in work:
+        store.open_case(case)
+        card = next(c for c in plan.cards if c.card_id == case.card_id)
+        store.add_case_event(
+            CaseEvent(
+                case.case_id,
+                now,
+                SYSTEM,
+                "opened",
+                {
+                    "breach_id": bid,
+                    "rank": card.rank,
+                    "risk": round(card.risk, 2),
+                    "fraud_reported": card.fraud_reported,
+                    "action": BLOCK_AND_REISSUE,
+                },
+            )
+        )
+        store.add_alert(alert)
+    alerts += len(work)
+
+    queued, already = 0, False
+    if notify:
+        current = store.get_breach(bid)
+        already = current is not None and current.status == NOTIFIED
+        if not already:
+            queued = enqueue_breach_notices(
+                store,
+                bid,
+                key=key if key is not None else workspace.secret_key(),
+                now=now,
+                base_url=base_url,
+                what_we_did=WHAT_WE_DID,
+                merchant_name=suspect.chain or suspect.merchant_id,
+            )
+    result = ResponseResult(
+        store.get_breach(bid) or breach,
+        plan,
+        stored is None,
+        len(fresh),
+        len(work),
+        alerts,
+        queued,
+        already,
+    )
+    store.append_audit(
+        AuditEntry(SYSTEM, "breach_respond", f"breach:{bid}", now, details=result.summary())
+    )
+    return result
+
+
+def _cards_with_cases(store: Store, breach_id: str) -> set[str]:
+    return {
+        c.card_id
+        for c in store.cases(limit=1_000_000)
+        if c.breach_id == breach_id and c.kind == "breach_victim" and c.card_id
+    }
+
+
+# ---- "am I affected?" through the issuer's own app --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BreachAnswer:
+    """The same fields whether or not the card is exposed, or even known: the answer must not
+    tell a card thief more than the cardholder's question needs."""
+
+    breach_id: str
+    merchant_id: str
+    window_start: datetime
+    window_end: datetime
+    affected: bool
+    message: str
+
+
+def check_card(store: Store, breach_id: str, card_id: str, now: datetime) -> BreachAnswer:
+    """Whether ``card_id`` (a token: the caller authenticated the cardholder) was exposed by
+    the breach, audited like the signed-link check. ``NotFoundError`` only for an unknown
+    breach — never for an unknown card."""
+    breach = store.get_breach(breach_id)
+    if breach is None:
+        raise NotFoundError(f"no breach {breach_id}")
+    exposed = any(e.breach_id == breach_id for e in store.exposures_of_card(card_id))
+    frozen = exposed and any(
+        c.kind == "freeze" and c.active_at(now) for c in store.controls_of(card_id)
+    )
+    store.append_audit(
+        AuditEntry("issuer_app", "breach_check", f"card:{card_id}", now, {"breach_id": breach_id})
+    )
+    return BreachAnswer(
+        breach_id,
+        breach.merchant_id,
+        breach.window_start,
+        breach.window_end,
+        exposed,
+        check_message(exposed, frozen),
+    )
+
+
+# ---- the engine's view -------------------------------------------------------------------------
+
+
+class StoreExposure:
+    """The engine's ``Exposure`` from the store's breaches and exposures.
+
+    The whole exposed set is held in process as an :class:`ExposureIndex` and reloaded after
+    ``ttl_seconds`` (or at once by :meth:`invalidate`, which :func:`respond`'s callers use):
+    every payment asks, nearly every card is unexposed, and a dict lookup is what a decision
+    can afford; a store query per payment is not.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        ttl_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self._index: ExposureIndex | None = None
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def flags(self, card_id: str, at: datetime) -> ExposureFlags:
+        return self.index().flags(card_id, at)
+
+    def card_ids(self) -> Collection[str]:
+        return self.index().card_ids()
+
+    def invalidate(self) -> None:
+        """Forget the loaded set; the next question reloads it."""
+        with self._lock:
+            self._index = None
+
+    def index(self) -> ExposureIndex:
+        """The current index, reloaded when stale."""
+        now = self.clock()
+        with self._lock:
+            if self._index is not None and now - self._loaded_at < self.ttl_seconds:
+                return self._index
+            breaches = [b for b in self.store.breaches() if b.status not in INACTIVE]
+            self._index = ExposureIndex.build(
+                (b, self.store.exposures(b.breach_id)) for b in breaches
+            )
+            self._loaded_at = now
+            return self._index
