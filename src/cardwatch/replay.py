@@ -198,7 +198,10 @@ def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None
 
     quiet_below = min(policy.challenge_at, policy.decline_at)
 
-    def score(rows: np.ndarray) -> None:
+    def score(rows: np.ndarray | None) -> None:
+        if rows is None:
+            scores[:] = scorer.score_batch(X if cols is None else X[:, cols])
+            return
         Xm = X[rows] if cols is None else X[np.ix_(rows, cols)]
         scores[rows] = scorer.score_batch(np.ascontiguousarray(Xm))
 
@@ -240,7 +243,7 @@ def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None
                 reasons,
             )
 
-    score(np.arange(n))
+    score(None)
     decide(None)
     passes = 1
     while True:
