@@ -95,8 +95,10 @@ class ResponseResult:
 def end_of_history(history: History, default: datetime) -> datetime:
     """The last payment's time (the natural "as of" of an analysis), else ``default``."""
     with history.connect() as con:
-        last = con.sql("SELECT max(timestamp) FROM transactions").fetchall()[0][0]
-    return last or default
+        # Through Arrow: DuckDB's own fetch of a TIMESTAMPTZ needs pytz.
+        last = con.sql("SELECT max(timestamp) AS t FROM transactions").to_arrow_table()
+    value = last.column("t")[0].as_py()
+    return value.astimezone(UTC) if value is not None else default
 
 
 def find_suspect(

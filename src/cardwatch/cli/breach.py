@@ -18,7 +18,7 @@ from cardwatch.breach.exposure import exposure, reissue_plan, triage
 from cardwatch.breach.response import ACTIONS, REISSUE_COLUMNS, ResponsePlan
 from cardwatch.cli.app import Home, app, console, open_workspace
 from cardwatch.errors import NotFoundError
-from cardwatch.respond import ResponseResult, respond
+from cardwatch.respond import ResponseResult, end_of_history, respond
 from cardwatch.store.history import History
 from cardwatch.store.sql import open_store
 
@@ -39,9 +39,7 @@ def _as_of(value: str | None, history: History) -> datetime:
     if value:
         t = datetime.fromisoformat(value)
         return t if t.tzinfo else t.replace(tzinfo=UTC)
-    with history.connect() as con:
-        last = con.sql("SELECT max(timestamp) FROM transactions").fetchall()[0][0]
-    return last or datetime.now(UTC)
+    return end_of_history(history, datetime.now(UTC))
 
 
 def _table(found: list[Suspect]) -> Table:
