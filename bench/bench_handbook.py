@@ -142,8 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     print("command:", shlex.join([sys.executable, *sys.argv]))
-    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    print(f"cpus: {os.cpu_count()}, load average at start: {load} (other work slows every figure)")
+    loadavg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"cpus: {os.cpu_count()}, load average at start: {loadavg} (others slow figures)")
     print(f"python {platform.python_version()}, scikit-learn {sklearn.__version__}")
 
     t0 = time.perf_counter()
