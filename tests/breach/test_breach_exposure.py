@@ -23,3 +23,49 @@ def test_exposure_and_triage_put_victims_first(breached_world) -> None:
     plan = reissue_plan(ranked, suspect)
     assert plan[0]["action"] == "block_and_reissue"
     assert plan[-1]["action"] == "monitor"
+
+
+def _rows(specs: list[tuple[str, str | None, str]]):
+    """Payments at m1 on 1 December: (card, customer, channel)."""
+    import pyarrow as pa
+
+    from cardwatch.schema import HISTORY_SCHEMA
+
+    t = datetime(2013, 12, 1, 12, tzinfo=UTC)
+    cols = {n: [None] * len(specs) for n in HISTORY_SCHEMA.names}
+    cols["txn_id"] = [f"t{i}" for i in range(len(specs))]
+    cols["timestamp"] = [t] * len(specs)
+    cols["card_id"] = [s[0] for s in specs]
+    cols["customer_id"] = [s[1] for s in specs]
+    cols["channel"] = [s[2] for s in specs]
+    cols["amount"] = [10.0] * len(specs)
+    cols["merchant_id"] = ["m1"] * len(specs)
+    cols["currency"] = ["EUR"] * len(specs)
+    cols["is_fraud"] = [0] * len(specs)
+    return pa.table(cols, schema=HISTORY_SCHEMA)
+
+
+def _suspect():
+    from cardwatch.breach import Suspect
+
+    t = datetime(2013, 12, 1, tzinfo=UTC)
+    end = datetime(2013, 12, 2, tzinfo=UTC)
+    return Suspect("m1", "store", None, ("m1",), (), t, end, 3.0, 1e-3, 3, 9, 0.1, t, 1.0, 10)
+
+
+def test_exposure_counts_people_and_the_data_stolen() -> None:
+    till = _rows(
+        [
+            ("c1", "u1", "card_present"),
+            ("c1", "u1", "card_present"),
+            ("c2", "u1", "card_present"),
+            ("c3", None, None),
+            ("c4", None, "ecommerce"),
+        ]
+    )
+    exp = exposure(till, _suspect())
+    # Four cards, five payments, three people: u1 holds two cards; c3 and c4 have no customer.
+    assert (len(exp.cards), exp.transactions, exp.customers) == (4, 5, 3)
+    assert exp.data_stolen == "track"
+    web = _rows([("c1", "u1", "ecommerce"), ("c2", "u2", "moto"), ("c3", "u3", "card_present")])
+    assert exposure(web, _suspect()).data_stolen == "card_not_present"

@@ -127,16 +127,16 @@ def triage(history: History, exposed: Exposure, as_of: datetime) -> list[TriageR
         return []
     e = duckdb_engine(history)
     e.register("cw_exposed", pa.table({"card_id": pa.array(exposed.cards, pa.string())}))
-    ws, as_of = e.ts(exposed.window_start), e.ts(as_utc(as_of))
+    ws, until = e.ts(exposed.window_start), e.ts(as_utc(as_of))
     rows = e.query(f"""
         WITH t AS (SELECT t.* FROM transactions t JOIN cw_exposed x USING (card_id)
-                   WHERE t.timestamp <= {as_of}),
+                   WHERE t.timestamp <= {until}),
         before AS (SELECT card_id, mode(merchant_country) AS home, median(amount) AS usual
                    FROM t WHERE timestamp < {ws} GROUP BY card_id),
         after AS (SELECT * FROM t WHERE timestamp >= {ws})
         SELECT x.card_id, any_value(a.customer_id) AS customer_id,
                count(a.txn_id) AS payments_since,
-               count(*) FILTER (WHERE a.is_fraud = 1 AND a.fraud_reported_at <= {as_of})
+               count(*) FILTER (WHERE a.is_fraud = 1 AND a.fraud_reported_at <= {until})
                    AS fraud_reported,
                count(*) FILTER (WHERE a.channel IN ('ecommerce', 'moto')) AS card_not_present,
                count(*) FILTER (WHERE a.entry_mode IN ('magstripe', 'fallback')
