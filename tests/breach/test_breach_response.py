@@ -275,3 +275,34 @@ def test_cli_respond_prints_summary_and_writes_plan(workspace, breached_world, t
         assert len(store.exposures(summary["breach_id"])) == summary["cards"]
     finally:
         store.close()
+
+
+def test_declines_in_the_store_raise_a_card_with_sql(workspace, breached_world) -> None:
+    """Declines the live engine made on an exposed card since the window opened move it up."""
+    from cardwatch.schema import Decision, Reason
+
+    History(workspace).append(breached_world.table)
+    store = open_store(workspace)
+    try:
+        quiet = respond(workspace, MemoryStore(), "BIGMART", now=NOW, as_of=AS_OF, notify=False)
+        card = next(c for c in reversed(quiet.plan.cards) if c.risk == 0)
+        at = quiet.plan.suspect.window_end + timedelta(days=1)
+        for i in range(3):
+            txn = Transaction(f"d{i}", at + timedelta(minutes=i), card.card_id, 50.0, "WEB9")
+            decision = Decision(
+                f"d{i}",
+                Action.DECLINE,
+                "59",
+                0.9,
+                [Reason("model_score", "high")],
+                decision_id=f"dec{i}",
+            )
+            store.record_decision(decision, txn, now=at)
+        result = respond(workspace, store, "BIGMART", now=NOW, as_of=AS_OF, notify=False)
+        moved = next(c for c in result.plan.cards if c.card_id == card.card_id)
+        assert moved.declines == 3 and moved.rank < card.rank
+        assert moved.action == BLOCK_AND_REISSUE
+        ranks = {e.card_id: e.rank for e in store.exposures(result.breach.breach_id)}
+        assert ranks[card.card_id] == moved.rank
+    finally:
+        store.close()
