@@ -135,6 +135,9 @@ class CardControls:
     allowed_merchants: frozenset[str] = frozenset()
     confirmed_merchants: frozenset[str] = frozenset()
     travel_countries: frozenset[str] = frozenset()
+    blocked_channels: frozenset[str] = frozenset()
+    #: "It was me" approvals scoped to a merchant and capped at an amount: (merchant_id, max).
+    confirmed_limits: tuple[tuple[str, float], ...] = ()
 
 
 class Controls(Protocol):
@@ -324,6 +327,14 @@ def decision_id(txn_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, txn_id))
 
 
+_CHANNEL_WORDS = {
+    "card_present": "in-store",
+    "ecommerce": "online",
+    "moto": "mail and phone order",
+    "atm": "cash machine",
+}
+
+
 def control_verdict(
     ctl: CardControls,
     merchant_id: str,
@@ -332,6 +343,7 @@ def control_verdict(
     amount: float,
     card_not_present: bool,
     cross_border: bool,
+    channel: str | None = None,
 ) -> tuple[Action, str, list[Reason]] | None:
     """What the cardholder's own controls say about a payment, or None when they are silent.
 
@@ -347,6 +359,11 @@ def control_verdict(
     blocked: Reason | None = None
     if ctl.block_card_not_present and card_not_present:
         blocked = Reason("blocked_card_not_present", "The cardholder blocks remote payments.")
+    elif channel is not None and channel in ctl.blocked_channels:
+        blocked = Reason(
+            "blocked_channel",
+            f"The cardholder blocks {_CHANNEL_WORDS.get(channel, channel)} payments.",
+        )
     elif ctl.block_abroad and cross_border:
         blocked = Reason("blocked_abroad", "The cardholder blocks payments abroad.")
     elif country is not None and country in ctl.blocked_countries:
@@ -357,7 +374,9 @@ def control_verdict(
         blocked = Reason("over_cardholder_limit", "Above the limit the cardholder set.")
     if blocked is not None:
         return Action.DECLINE, ResponseCode.NOT_PERMITTED.value, [blocked]
-    if merchant_id in ctl.confirmed_merchants:
+    if merchant_id in ctl.confirmed_merchants or any(
+        merchant_id == m and amount <= cap for m, cap in ctl.confirmed_limits
+    ):
         return Action.APPROVE, ResponseCode.APPROVED.value, [_CONFIRMED]
     if merchant_id in ctl.allowed_merchants:
         return Action.APPROVE, ResponseCode.APPROVED.value, [_ALLOWED]
@@ -377,6 +396,7 @@ def judge(
     entry_mode: str | None,
     policy: Policy,
     model_reasons: Callable[[], list[Reason]],
+    channel: str | None = None,
 ) -> tuple[Action, str, list[Reason]]:
     """Combine everything known about one payment into (action, response code, reasons).
 
@@ -387,7 +407,14 @@ def judge(
     cross_border = x[_F_XB] > 0
     if ctl is not None:
         verdict = control_verdict(
-            ctl, merchant_id, mcc, country, float(x[_F_AMOUNT]), card_not_present, cross_border
+            ctl,
+            merchant_id,
+            mcc,
+            country,
+            float(x[_F_AMOUNT]),
+            card_not_present,
+            cross_border,
+            channel,
         )
         if verdict is not None:
             return verdict
@@ -518,6 +545,7 @@ class Engine:
             txn.entry_mode,
             self.policy,
             lambda: self.scorer.reasons(xm, self.policy.reasons_k),
+            txn.channel,
         )
         decision = Decision(
             txn_id=txn.txn_id,

@@ -306,7 +306,7 @@ def _judge_rows(
     take = pa.array(rows)
     text = {
         c: pc.take(_text(history, c), take).to_pylist()
-        for c in ("merchant_id", "mcc", "merchant_country", "entry_mode")
+        for c in ("merchant_id", "mcc", "merchant_country", "entry_mode", "channel")
     }
     no_flags = ExposureFlags()
     for j, r in enumerate(rows.tolist()):
@@ -328,6 +328,7 @@ def _judge_rows(
             text["entry_mode"][j],
             policy,
             lambda xm=xm: scorer.reasons(xm, policy.reasons_k),  # type: ignore[misc]
+            text["channel"][j],
         )
         actions[r] = ACTION_CODES[action]
         response[r] = resp

@@ -9,6 +9,7 @@ from cardwatch.cli.app import app
 from cardwatch.cli import breach as _breach  # noqa: F401  isort: skip
 from cardwatch.cli import demo as _demo  # noqa: F401  isort: skip
 from cardwatch.cli import importing as _importing  # noqa: F401  isort: skip
+from cardwatch.cli import model as _model  # noqa: F401  isort: skip
 from cardwatch.cli import rules as _rules  # noqa: F401  isort: skip
 from cardwatch.cli import simulate as _simulate  # noqa: F401  isort: skip
 from cardwatch.cli import users as _users  # noqa: F401  isort: skip
