@@ -79,3 +79,11 @@ def test_categorical_splits_are_refused() -> None:
     )
     with pytest.raises(ValueError, match="categorical"):
         compile_booster(booster.dump_model())
+
+
+def test_a_batch_equals_its_rows_scored_alone_bit_for_bit(model: FraudModel) -> None:
+    rows = random_rows(300, model.n_features_in_, seed=4)
+    batch = model.predict_proba(rows)
+    alone = np.array([model.score_one(r) for r in rows])
+    np.testing.assert_array_equal(batch, alone)
+    np.testing.assert_array_equal(model.predict_raw(rows), [model.forest_.raw_one(r) for r in rows])
