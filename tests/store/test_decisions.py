@@ -168,3 +168,38 @@ def test_recorded_decision_is_committed_for_other_connections(tmp_path) -> None:
     finally:
         writer.close()
         reader.close()
+
+
+def test_decided_transactions_keep_every_profile_field(store) -> None:  # type: ignore[no-untyped-def]
+    """After a crash, profiles are rebuilt from these: nothing the profiles read may be lost."""
+    from datetime import UTC, datetime, timedelta
+
+    from cardwatch.schema import Action, Decision, Transaction
+
+    t0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    txns = [
+        Transaction(
+            f"t{i}",
+            t0 + timedelta(minutes=i),
+            "tok_a",
+            10.0 + i,
+            "m1",
+            "cust",
+            "EUR",
+            "5411",
+            "Shop",
+            "FR",
+            48.85,
+            2.35,
+            "T1",
+            "card_present",
+            "chip",
+        )
+        for i in range(3)
+    ]
+    for txn in reversed(txns):
+        store.record_decision(Decision(txn.txn_id, Action.APPROVE, "00", 0.1, []), txn)
+    got = store.decided_transactions()
+    assert [t.txn_id for t in got] == ["t0", "t1", "t2"]
+    assert got[1] == txns[1]
+    assert [t.txn_id for t in store.decided_transactions(after=txns[0].timestamp)] == ["t1", "t2"]

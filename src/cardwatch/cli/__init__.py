@@ -11,6 +11,7 @@ from cardwatch.cli import demo as _demo  # noqa: F401  isort: skip
 from cardwatch.cli import importing as _importing  # noqa: F401  isort: skip
 from cardwatch.cli import model as _model  # noqa: F401  isort: skip
 from cardwatch.cli import rules as _rules  # noqa: F401  isort: skip
+from cardwatch.cli import serve as _serve  # noqa: F401  isort: skip
 from cardwatch.cli import simulate as _simulate  # noqa: F401  isort: skip
 from cardwatch.cli import users as _users  # noqa: F401  isort: skip
 

@@ -31,7 +31,18 @@ from cardwatch.store.records import (
     User,
 )
 
-__all__ = ["DEFAULT_LEASE", "ConflictError", "Store", "default_idempotency_key"]
+__all__ = ["DEFAULT_LEASE", "TXN_EXTRAS", "ConflictError", "Store", "default_idempotency_key"]
+
+#: Transaction fields kept beside a decision beyond the ones it is looked up by.
+TXN_EXTRAS = (
+    "mcc",
+    "merchant_country",
+    "merchant_lat",
+    "merchant_lon",
+    "terminal_id",
+    "channel",
+    "entry_mode",
+)
 
 #: How long a claimed outbox message stays hidden from other workers before it is due again
 #: (a worker that died mid-send must not hold its messages for ever).
@@ -77,6 +88,8 @@ class Store(Protocol):
         when two calls race.
         """
         ...
+
+    def decided_transactions(self, after: datetime | None = None) -> list[Transaction]: ...
 
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None

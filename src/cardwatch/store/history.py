@@ -17,10 +17,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cardwatch.schema import CARDS_SCHEMA, HISTORY_SCHEMA
+from cardwatch.schema import CARDS_SCHEMA, HISTORY_SCHEMA, Transaction
 from cardwatch.workspace import Workspace
 
-__all__ = ["History"]
+__all__ = ["History", "transactions_table"]
 
 _LABELS_SCHEMA = pa.schema(
     [
@@ -30,6 +30,12 @@ _LABELS_SCHEMA = pa.schema(
         ("source", pa.string()),
     ]
 )
+
+
+def transactions_table(txns: list[Transaction]) -> pa.Table:
+    """Transactions as a ``HISTORY_SCHEMA`` table, in the order given."""
+    columns = {name: [getattr(t, name) for t in txns] for name in HISTORY_SCHEMA.names}
+    return pa.table(columns, schema=HISTORY_SCHEMA)
 
 
 class History:

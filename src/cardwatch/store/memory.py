@@ -53,6 +53,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._decisions: dict[str, DecisionRecord] = {}
+        self._txns: dict[str, Transaction] = {}
         self._by_key: dict[str, str] = {}
         self._by_iso: dict[str, str] = {}
         self._labels: list[Label] = []
@@ -111,6 +112,7 @@ class MemoryStore:
                 created_at=created,
             )
             self._by_key[key] = stored.decision_id
+            self._txns[stored.decision_id] = dataclasses.replace(txn, timestamp=_utc(txn.timestamp))
             if iso_key is not None:
                 self._by_iso[iso_key] = stored.decision_id
             if effects is not None:
@@ -120,6 +122,11 @@ class MemoryStore:
                 for alert in effects.alerts:
                     self.add_alert(alert)
             return stored
+
+    def decided_transactions(self, after: datetime | None = None) -> list[Transaction]:
+        with self._lock:
+            txns = [t for t in self._txns.values() if after is None or t.timestamp > _utc(after)]
+        return sorted(txns, key=lambda t: (t.timestamp, t.txn_id))
 
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None

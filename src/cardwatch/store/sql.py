@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cardwatch.schema import Action, Decision, Reason, Transaction
 from cardwatch.store import tables as t
-from cardwatch.store.base import DEFAULT_LEASE, default_idempotency_key
+from cardwatch.store.base import DEFAULT_LEASE, TXN_EXTRAS, default_idempotency_key
 from cardwatch.store.database import WRITE_OPTION, make_engine, upgrade
 from cardwatch.store.records import (
     Control,
@@ -110,6 +110,7 @@ class SqlStore(CasesMixin):
             "reversed_at": None,
             "stand_in": stand_in,
             "created_at": created,
+            **{name: getattr(txn, name) for name in TXN_EXTRAS},
         }
         try:
             with self._write() as conn:
@@ -131,6 +132,30 @@ class SqlStore(CasesMixin):
             conn.execute(insert(t.outbox), [self._outbox_row(d, now) for d in effects.outbox])
         if effects.alerts:
             conn.execute(insert(t.alerts), [as_row(a) for a in effects.alerts])
+
+    def decided_transactions(self, after: datetime | None = None) -> list[Transaction]:
+        """The transactions decided live (after ``after``), in time order: with history, what
+        the profiles are rebuilt from after a restart."""
+        d = t.decisions
+        query = select(d).order_by(d.c.timestamp, d.c.txn_id)
+        if after is not None:
+            query = query.where(d.c.timestamp > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            Transaction(
+                txn_id=r["txn_id"],
+                timestamp=r["timestamp"],
+                card_id=r["card_id"],
+                amount=float(r["amount"]),
+                merchant_id=r["merchant_id"],
+                customer_id=r["customer_id"],
+                currency=r["currency"],
+                merchant_name=r["merchant_name"],
+                **{n: r[n] for n in TXN_EXTRAS},
+            )
+            for r in rows
+        ]
 
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None

@@ -93,7 +93,7 @@ decisions = Table(
     Column("merchant_name", String(256)),
     Column("amount", Numeric(18, 4, asdecimal=False), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("timestamp", UtcDateTime(), nullable=False),
+    Column("timestamp", UtcDateTime(), nullable=False, index=True),
     Column("action", String(16), nullable=False),
     Column("response_code", String(2), nullable=False),
     Column("score", Float, nullable=False),
@@ -105,6 +105,14 @@ decisions = Table(
     Column("reversed_at", UtcDateTime()),
     Column("stand_in", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # The rest of the (tokenised) transaction, so that profiles can be rebuilt after a crash.
+    Column("mcc", String(4)),
+    Column("merchant_country", String(2)),
+    Column("merchant_lat", Float),
+    Column("merchant_lon", Float),
+    Column("terminal_id", String(128)),
+    Column("channel", String(32)),
+    Column("entry_mode", String(32)),
 )
 
 labels = Table(
