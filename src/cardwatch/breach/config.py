@@ -28,6 +28,13 @@ class DetectConfig:
     ``chains``: also test chains (stores sharing ``merchant_name``) as one place each.
     ``max_candidates``: at most this many places per level get an exact window count (the
     rest are cut by their fraud-card count; keeps the second pass small at any scale).
+    ``split_alpha``: share ``alpha`` evenly between chains and stores, each level corrected over
+    its own places (a chain does not pay for every corner shop); else one Bonferroni over all.
+    ``counterfeit_stratum``: also test on the cloned cards alone (card-present magstripe fraud:
+    stolen track data), where phishing and lost cards do not dilute a till breach; each of the
+    two tests then pays a factor of two.
+    ``explain_away``: once a place alerts, test the others again without the defrauded cards it
+    explains — its victims' bakery and bus line are not breaches. ``max_alerts`` bounds the rounds.
 
     >>> DetectConfig().min_fraud_cards
     3
@@ -41,3 +48,7 @@ class DetectConfig:
     chains: bool = True
     max_candidates: int = 2000
     blame_iterations: int = 50
+    split_alpha: bool = True
+    counterfeit_stratum: bool = True
+    explain_away: bool = True
+    max_alerts: int = 20

@@ -18,6 +18,7 @@ import numpy as np
 from cardwatch.breach import queries
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
+from cardwatch.breach.evidence import Evidence, gather
 from cardwatch.breach.places import PlaceScore, score_places
 from cardwatch.breach.suspect import Suspect, from_us
 
@@ -37,16 +38,53 @@ def detect(history: History, as_of: datetime, config: DetectConfig | None = None
 
 
 def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[Suspect]:
-    """:func:`detect` on any engine (DuckDB, Spark)."""
-    return assemble(score_places(engine, as_of, config), config)
+    """:func:`detect` on any engine (DuckDB, Spark).
+
+    Places are alerted one at a time, the strongest first; each alert's defrauded cards (those
+    that paid there in its window) are then set aside and the rest tested again. Victims of a
+    breach share more than the breached till — the bakery next door, the bus line — and without
+    this those places would alert too, on the same cards.
+    """
+    ev = gather(engine, as_of, config)
+    if ev is None:
+        return []
+    strata = [np.ones(len(ev.fraud_ids), bool)]
+    cloned = ev.counterfeit
+    if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
+        strata.append(cloned)
+    if not config.explain_away:
+        return assemble(_best_of(ev, config, strata), config)
+    chosen: list[PlaceScore] = []
+    taken: set[tuple[str, str]] = set()
+    for _ in range(config.max_alerts):
+        best = next((p for p in _best_of(ev, config, strata)
+                     if _alerts(p, config) and (p.level, p.key) not in taken), None)  # fmt: skip
+        if best is None:
+            break
+        chosen.append(best)
+        taken.add((best.level, best.key))
+        explained = np.isin(ev.fraud_ids, best.card_ids)
+        strata = [s & ~explained for s in strata]
+    return assemble(chosen, config)
+
+
+def _best_of(ev: Evidence, config: DetectConfig, strata: list[np.ndarray]) -> list[PlaceScore]:
+    """Each place scored in every stratum of defrauded cards, keeping its strongest evidence."""
+    best: dict[tuple[str, str], PlaceScore] = {}
+    for active in strata:
+        for p in score_places(ev, config, active, len(strata)):
+            if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
+                best[(p.level, p.key)] = p
+    return sorted(best.values(), key=lambda p: (p.log_p, p.level, p.key))
+
+
+def _alerts(p: PlaceScore, config: DetectConfig) -> bool:
+    return p.fraud_cards >= config.min_fraud_cards and p.log_p <= math.log(config.alpha)
 
 
 def assemble(places: list[PlaceScore], config: DetectConfig) -> list[Suspect]:
     """Alerts from scored places: significant ones, chains merged when the chain carries them."""
-    threshold = math.log(config.alpha)
-    alerted = [
-        p for p in places if p.fraud_cards >= config.min_fraud_cards and p.log_p <= threshold
-    ]
+    alerted = [p for p in places if _alerts(p, config)]
     store_score = {p.key: p.log_p for p in places if p.level == "store"}
     out: list[Suspect] = []
     absorbed: set[str] = set()
@@ -111,7 +149,7 @@ def detect_daily(
     prev: datetime | None = None
     t = start
     while t <= end:
-        lo = int(((prev or start - step)).timestamp() * 1e6)
+        lo = int((prev or start - step).timestamp() * 1e6)
         hi = int(t.timestamp() * 1e6)
         new = np.searchsorted(reported, hi, "right") - np.searchsorted(reported, lo, "right")
         if prev is None or new > 0:

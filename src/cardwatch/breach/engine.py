@@ -47,6 +47,12 @@ class Engine(Protocol):
         """SQL for microseconds since the epoch (UTC) of a timestamp expression."""
         ...
 
+    def distinct(self, expr: str) -> str:
+        """SQL for the number of distinct values of ``expr`` in a group: approximate (HyperLogLog)
+        by default, where only ranking and the null's baseline depend on it; exact when the
+        engine was asked to be (to compare engines, whose sketches differ)."""
+        ...
+
 
 class DuckDBEngine:
     """Runs the detection SQL on DuckDB: over a connection with a ``transactions`` view, or over
@@ -56,9 +62,11 @@ class DuckDBEngine:
         self,
         con: duckdb.DuckDBPyConnection | None = None,
         relation: duckdb.DuckDBPyRelation | None = None,
+        exact: bool = False,
     ) -> None:
         self.con = con
         self.relation = relation
+        self.exact = exact
 
     def query(self, sql: str) -> pa.Table:
         if self.relation is not None:
@@ -87,8 +95,11 @@ class DuckDBEngine:
     def epoch_us(self, expr: str) -> str:
         return f"epoch_us({expr})"
 
+    def distinct(self, expr: str) -> str:
+        return f"count(DISTINCT {expr})" if self.exact else f"approx_count_distinct({expr})"
 
-def duckdb_engine(history: History) -> DuckDBEngine:
+
+def duckdb_engine(history: History, exact: bool = False) -> DuckDBEngine:
     """The DuckDB engine for any accepted form of history.
 
     >>> from cardwatch.schema import HISTORY_SCHEMA
@@ -99,7 +110,7 @@ def duckdb_engine(history: History) -> DuckDBEngine:
     if isinstance(history, pa.Table):
         con = duckdb.connect()
         con.register("transactions", history)
-        return DuckDBEngine(con=con)
+        return DuckDBEngine(con=con, exact=exact)
     if isinstance(history, duckdb.DuckDBPyRelation):
-        return DuckDBEngine(relation=history)
-    return DuckDBEngine(con=history)
+        return DuckDBEngine(relation=history, exact=exact)
+    return DuckDBEngine(con=history, exact=exact)

@@ -37,9 +37,15 @@ def _span(e: Engine, start: datetime, as_of: datetime, alias: str = "") -> str:
 
 def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """Cards whose fraud was reported by ``as_of``, with their first (known) fraud; only cards
-    whose first fraud falls after ``start`` can have visited anything before it in the window."""
+    whose first fraud falls after ``start`` can have visited anything before it in the window.
+    ``counterfeit`` marks cards with a card-present fraud read from a magnetic stripe: a cloned
+    card, the signature of stolen track data (a till breach, a skimmer) rather than of phishing
+    or a lost card."""
     return f"""
-        SELECT card_id, min({e.epoch_us("timestamp")}) AS first_fraud_us
+        SELECT card_id, min({e.epoch_us("timestamp")}) AS first_fraud_us,
+               max(CASE WHEN channel IN ('card_present', 'atm')
+                         AND entry_mode IN ('magstripe', 'fallback') THEN 1 ELSE 0 END)
+                   AS counterfeit
         FROM transactions
         WHERE is_fraud = 1 AND fraud_reported_at <= {e.ts(as_of)} AND timestamp <= {e.ts(as_of)}
         GROUP BY card_id
@@ -58,10 +64,12 @@ def pre_fraud_visits_sql(e: Engine, start: datetime, as_of: datetime) -> str:
 
 
 def population_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """How many cards are active and how much they pay: the baseline against which a place's
-    share of defrauded cards is judged."""
+    """How many cards are active, how much they pay and since when: the baseline against which a
+    place's share of defrauded cards is judged (and the span a window could have been chosen
+    from)."""
     return f"""
-        SELECT approx_count_distinct(card_id) AS cards, count(*) AS txns
+        SELECT {e.distinct("card_id")} AS cards, count(*) AS txns,
+               min({e.epoch_us("timestamp")}) AS first_us
         FROM transactions WHERE {_span(e, start, as_of)}
     """
 
@@ -70,7 +78,7 @@ def store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """Distinct cards per store visited by a defrauded card (``cw_places``). Approximate: these
     spread blame and rank candidates; the windows that are tested are counted exactly."""
     return f"""
-        SELECT merchant_id, approx_count_distinct(card_id) AS cards
+        SELECT merchant_id, {e.distinct("card_id")} AS cards
         FROM transactions
         WHERE {_span(e, start, as_of)} AND merchant_id IN (SELECT merchant_id FROM cw_places)
         GROUP BY merchant_id
@@ -82,7 +90,7 @@ def chain_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     (``cw_names``): a chain."""
     return f"""
         SELECT merchant_name, count(DISTINCT merchant_id) AS stores,
-               approx_count_distinct(card_id) AS cards
+               {e.distinct("card_id")} AS cards
         FROM transactions
         WHERE {_span(e, start, as_of)} AND merchant_name IN (SELECT merchant_name FROM cw_names)
         GROUP BY merchant_name
