@@ -52,7 +52,7 @@ class Scenario:
     stores: int | None = None  # None: every store of the chain
     delay_days: float = 4.0
     decoys: bool = False
-    cards: int = 6000
+    cards: int = 5000
     days: int = 100
 
     def world_config(self) -> WorldConfig:
@@ -424,7 +424,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="two tiny worlds (for the tests)")
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--plots", type=Path, default=None, help="write breach_*.png here")
-    p.add_argument("--horizon", type=int, default=45, help="days of daily runs per world")
+    p.add_argument("--horizon", type=int, default=40, help="days of daily runs per world")
     p.add_argument("--timeline-cards", type=int, default=30_000)
     p.add_argument(
         "--set",
