@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from cardwatch.customer.control_cache import StoreControls
 from cardwatch.customer.controls import (
+    CLOCK_SKEW,
     CardControls,
     NoControls,
     active_controls,
@@ -86,7 +87,10 @@ def test_retry_expires() -> None:
     retry = retry_control(CARD, "m_shoes", 80.0, "EUR", T0, ttl=timedelta(hours=1))
     assert active_controls([retry], T0 + timedelta(minutes=59)) == (retry,)
     assert active_controls([retry], T0 + timedelta(hours=1)) == ()
-    assert active_controls([retry], T0 - timedelta(seconds=1)) == ()
+    # A retry stamped by a network clock a second behind ours is still the confirmed retry...
+    assert active_controls([retry], T0 - timedelta(seconds=1)) == (retry,)
+    # ...but nothing from before the tap, beyond that tolerance, is covered.
+    assert active_controls([retry], T0 - CLOCK_SKEW - timedelta(seconds=1)) == ()
 
 
 def test_travel_notice_is_a_flag_in_its_dates() -> None:

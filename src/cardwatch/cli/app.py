@@ -56,6 +56,9 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
     handler.addFilter(_MaskingFilter())
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    # Client libraries log every request URL at INFO; a URL may carry a signed link.
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def open_workspace(home: Path | None) -> Workspace:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -22,7 +24,12 @@ log = logging.getLogger(__name__)
 
 
 async def serve_all(
-    running: Running, host: str, http_port: int, iso_port: int | None, stop: asyncio.Event
+    running: Running,
+    host: str,
+    http_port: int,
+    iso_port: int | None,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     """HTTP, ISO 8583 and the outbox worker until ``stop`` is set (or the server exits)."""
     services = running.services
@@ -40,6 +47,7 @@ async def serve_all(
             host,
             iso_port,
             stand_in=StandInPolicy(),
+            clock=clock or running.services.service.clock,
             on_stand_in=lambda req, ans, why: running.metrics.stand_in.labels(why).inc(),
         )
         await listener.start()

@@ -98,9 +98,8 @@ class LogChannel:
     async def send(self, message: OutboxMessage) -> None:
         subject = message.payload.get("subject", message.kind)
         text = message.payload.get("text", "")
-        self.logger.info(
-            mask_pans_in(f"notify card={message.card_id} #{message.id}: {subject}\n{text}")
-        )
+        self.logger.info(mask_pans_in(f"notify card={message.card_id} #{message.id}: {subject}"))
+        self.logger.debug(mask_pans_in(text))
 
 
 class MemoryChannel:

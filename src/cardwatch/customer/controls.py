@@ -38,6 +38,9 @@ __all__ = [
     "travel_reason",
 ]
 
+#: How far behind ours another system's clock may read (network transmission times).
+CLOCK_SKEW = timedelta(minutes=2)
+
 CONTROL_KINDS = (
     "travel",
     "allow_merchant",
@@ -263,4 +266,6 @@ def retry_control(
         "channel": channel,
         "decision_id": decision_id,
     }
-    return Control(card_id, "approve_retry", value, now, now, valid_to=now + ttl)
+    # In force from a little before the tap: the retry carries the network's time (DE 7, whole
+    # seconds, from another clock), which may read a few seconds behind ours.
+    return Control(card_id, "approve_retry", value, now - CLOCK_SKEW, now, valid_to=now + ttl)

@@ -7,6 +7,7 @@ dict for ``iso8583.encode`` with ``iso8583.specs.default_ascii``.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -64,9 +65,19 @@ def authorisation_fields(
     if txn.get("terminal_id"):
         fields["41"] = _fixed(str(txn["terminal_id"]), 8, "terminal_id")
     if txn.get("merchant_name") or country:
-        name = str(txn.get("merchant_name") or "")[:25].ljust(25)
+        name = _ascii(str(txn.get("merchant_name") or ""))[:25].ljust(25)
         fields["43"] = name + " " * 13 + (country if len(country) == 2 else "  ")
     return fields
+
+
+def _ascii(text: str) -> str:
+    """DE 43 is plain ASCII: accents folded (``Élise`` → ``Elise``), anything else dropped.
+
+    >>> _ascii("Boulangerie Élise ★")
+    'Boulangerie Elise '
+    """
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in folded if ch.isprintable())
 
 
 def reversal_fields(
