@@ -197,8 +197,8 @@ def test_decided_transactions_keep_every_profile_field(store) -> None:  # type: 
         )
         for i in range(3)
     ]
-    for txn in reversed(txns):
-        store.record_decision(Decision(txn.txn_id, Action.APPROVE, "00", 0.1, []), txn)
+    for t in reversed(txns):
+        store.record_decision(Decision(t.txn_id, Action.APPROVE, "00", 0.1, []), t)
     got = store.decided_transactions()
     assert [t.txn_id for t in got] == ["t0", "t1", "t2"]
     assert got[1] == txns[1]
