@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from cardwatch.model import FraudModel, compile_booster
+from cardwatch.model.compiled import _raw_row
 
 from .conftest import random_rows
 
@@ -87,3 +88,41 @@ def test_a_batch_equals_its_rows_scored_alone_bit_for_bit(model: FraudModel) -> 
     alone = np.array([model.score_one(r) for r in rows])
     np.testing.assert_array_equal(batch, alone)
     np.testing.assert_array_equal(model.predict_raw(rows), [model.forest_.raw_one(r) for r in rows])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"zero_as_missing": True}, {"use_missing": False}],
+    ids=["nan-missing", "zero-missing", "no-missing"],
+)
+def test_lockstep_walks_equal_the_per_node_walk_bit_for_bit(params: dict[str, bool]) -> None:
+    """The branch-free walks (a block of rows, every tree of one row) reach the same leaves as
+    LightGBM's per-node decision, also for values exactly on a threshold, NaN, ±0, ±1e-36 and
+    infinities, and add them in the same order."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 5))
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[:, :2] = np.where(rng.random((3000, 2)) < 0.3, 0.0, X[:, :2])
+    y = (np.nan_to_num(X[:, 0]) - np.nan_to_num(X[:, 3]) > 0.5).astype(int)
+    booster = lgb.train(
+        {"objective": "binary", "num_leaves": 31, "verbosity": -1, "num_threads": 1, **params},
+        lgb.Dataset(X, y),
+        num_boost_round=25,
+    )
+    forest = compile_booster(booster.dump_model())
+    splits = forest.nodes[forest.nodes["feature"] >= 0]
+    rows = random_rows(700, 5, seed=5)
+    for i in range(300):  # values exactly on thresholds, and near zero
+        node = splits[rng.integers(splits.shape[0])]
+        rows[i, node["feature"]] = node["value"]
+        rows[i, rng.integers(5)] = rng.choice([1e-36, -1e-36, -0.0, 0.0])
+    rows[:100] = np.nan_to_num(rows[:100], nan=0.5)  # some rows without NaN at all
+    alone = np.array([_raw_row(r, forest.roots, forest.nodes) for r in rows])
+    np.testing.assert_array_equal(forest.raw_batch(rows), alone)
+    np.testing.assert_array_equal([forest.raw_one(r) for r in rows], alone)
+    rows32 = np.where(np.abs(rows) == 1e300, np.inf, rows).astype(np.float32)
+    np.testing.assert_array_equal(
+        forest.raw_batch(rows32), forest.raw_batch(rows32.astype(np.float64))
+    )
+    expected = booster.predict(rows, raw_score=True)
+    np.testing.assert_allclose(alone, expected, rtol=0, atol=1e-9)

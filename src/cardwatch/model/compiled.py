@@ -16,6 +16,21 @@ the left child next door keep the walk in cache (it is 1.5× faster than a table
 the TreeSHAP extras — ``covers`` (training rows through each node), ``expected`` (each tree's
 mean output), ``max_depth`` — and ``means`` (the cover-weighted mean of the leaves under each
 node, for path contributions) live in separate arrays the scorer never touches.
+
+Scoring walks a second, branch-free form of the same trees (``thr``, ``feat``, ``child``,
+``leaf``): a node's two children sit side by side in ``child``, so the step is
+``child[2 * node + (x > threshold)]`` — a load, not an unpredictable branch — and a leaf is its own
+child (its threshold is NaN, so the comparison is false), so a tree can be walked a fixed number
+of steps, its depth. Many walks then run in lockstep and the processor overlaps them: the rows of
+a block tree by tree for a batch, every tree at once for a single row. That is about six times
+faster than following one path after another, and exact: LightGBM's predictor reads a value
+within ``kZeroThreshold`` of zero as 0.0, and then, for a value that is not NaN,
+``x > threshold`` is its "go right" whatever the node's missing type, except for 0.0 at a
+``missing_type`` Zero split. So, before a walk, near-zeros become 0.0, a NaN in a feature whose
+splits are all ``missing_type`` None becomes 0.0 too (what LightGBM does), and a row holding a NaN
+elsewhere, or a zero at a Zero split's feature, is scored by the exact per-node walk instead
+(``nan_kind`` says which features need which care). Either way the leaf values are added in tree
+order from 0.0, so every path gives the same bits.
 """
 
 from __future__ import annotations
@@ -35,7 +50,9 @@ NODE_DTYPE = np.dtype(
 )
 _MISSING_TYPES = {"None": 0, "Zero": 1, "NaN": 2}
 _DEFAULT_LEFT = 4
-_ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold: what counts as zero for missing_type Zero
+#: LightGBM's ``kZeroThreshold`` (the float ``1e-35f``): its predictor reads a value this close to
+#: zero as 0.0, and a ``missing_type`` Zero split sends 0.0 the default way.
+_ZERO_THRESHOLD = float(np.float32(1e-35))
 
 
 def _threshold(value: float | str) -> float:
@@ -57,11 +74,9 @@ def _threshold(value: float | str) -> float:
 def _goes_left(fval, threshold, flags):  # type: ignore[no-untyped-def]
     """LightGBM's ``NumericalDecision``: where a value goes at one split."""
     missing = flags & 3
-    if math.isnan(fval) and missing != 2:
+    if (math.isnan(fval) and missing != 2) or -_ZERO_THRESHOLD <= fval <= _ZERO_THRESHOLD:
         fval = 0.0
-    if (missing == 1 and -_ZERO_THRESHOLD <= fval <= _ZERO_THRESHOLD) or (
-        missing == 2 and math.isnan(fval)
-    ):
+    if (missing == 1 and fval == 0.0) or (missing == 2 and math.isnan(fval)):
         return (flags & _DEFAULT_LEFT) != 0
     return fval <= threshold
 
@@ -108,22 +123,108 @@ def _proba_row(x, roots, nodes, sigmoid):  # type: ignore[no-untyped-def]
     return 1.0 / (1.0 + math.exp(-sigmoid * _raw_row(x, roots, nodes)))
 
 
-@njit(cache=True, nogil=True)
-def _proba_batch(X, roots, nodes, sigmoid):  # type: ignore[no-untyped-def]
-    """Row by row through :func:`_proba_row`, so a batch equals its rows scored alone, bit for
-    bit (NumPy's vectorised ``exp`` may round the last bit differently): replay equals live."""
-    out = np.empty(X.shape[0], dtype=np.float64)
-    for i in range(X.shape[0]):
-        out[i] = _proba_row(X[i], roots, nodes, sigmoid)
+#: Rows walked together by the batch kernel: their features (feature-major) and one tree stay in
+#: the first-level cache while the walks overlap.
+_BLOCK = 64
+_NAN_TO_ZERO = 0  # nan_kind: every split on the feature is missing_type None
+_NAN_EXACT = 1  # a NaN needs the per-node walk
+_ZERO_EXACT = 2  # a NaN or a value within ±1e-35 of zero needs the per-node walk
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prepared(v, kind):  # type: ignore[no-untyped-def]
+    """Value ``v`` of a feature of ``nan_kind`` ``kind`` as the lockstep walk compares it, and
+    whether the row must take the per-node walk instead."""
+    if -_ZERO_THRESHOLD <= v <= _ZERO_THRESHOLD:
+        return 0.0, kind == _ZERO_EXACT
+    if math.isnan(v):
+        return 0.0, kind != _NAN_TO_ZERO
+    return v, False
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _raw_block(X, roots, nodes, depth, thr, feat, child, leaf, nan_kind):  # type: ignore[no-untyped-def]
+    """Raw scores of the rows of ``X``, ``_BLOCK`` rows at a time walked in lockstep through
+    each tree (see the module docstring); rows that need the exact walk get it."""
+    n, nf = X.shape
+    out = np.empty(n, dtype=np.float64)
+    B = np.uint32(_BLOCK)
+    xb = np.zeros(nf * _BLOCK, dtype=np.float64)
+    idx = np.empty(_BLOCK, dtype=np.uint32)
+    acc = np.empty(_BLOCK, dtype=np.float64)
+    exact = np.zeros(_BLOCK, dtype=np.bool_)
+    two = np.uint32(2)
+    for start in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - start)
+        for b in range(m):
+            exact[b] = False
+            for j in range(nf):
+                v, slow = _prepared(float(X[start + b, j]), nan_kind[j])
+                exact[b] |= slow
+                xb[j * _BLOCK + b] = v
+        for b in range(_BLOCK):
+            acc[b] = 0.0
+        for t in range(roots.shape[0]):
+            r = np.uint32(roots[t])
+            for b in range(_BLOCK):
+                idx[b] = r
+            for _ in range(depth[t]):
+                for b in range(_BLOCK):
+                    k = idx[b]
+                    v = xb[feat[k] * B + np.uint32(b)]
+                    idx[b] = child[two * k + np.uint32(v > thr[k])]
+            for b in range(_BLOCK):
+                acc[b] += leaf[idx[b]]
+        for b in range(m):
+            out[start + b] = _raw_row(X[start + b], roots, nodes) if exact[b] else acc[b]
     return out
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def _raw_lanes(x, roots, nodes, order, active, thr, feat, child, leaf, nan_kind):  # type: ignore[no-untyped-def]
+    """Raw score of one row, every tree walked at once: ``order`` lists the trees deepest first
+    and ``active[s]`` how many of them are deeper than ``s``, so step ``s`` advances exactly the
+    walks not yet at a leaf. The leaves are then added in tree order."""
+    nf = x.shape[0]
+    xs = np.empty(nf, dtype=np.float64)
+    for j in range(nf):
+        v, slow = _prepared(float(x[j]), nan_kind[j])
+        if slow:
+            return _raw_row(x, roots, nodes)
+        xs[j] = v
+    n_trees = roots.shape[0]
+    idx = np.empty(n_trees, dtype=np.uint32)
+    for i in range(n_trees):
+        idx[i] = np.uint32(roots[order[i]])
+    two = np.uint32(2)
+    for s in range(active.shape[0]):
+        for i in range(active[s]):
+            k = idx[i]
+            idx[i] = child[two * k + np.uint32(xs[feat[k]] > thr[k])]
+    leaves = np.empty(n_trees, dtype=np.float64)
+    for i in range(n_trees):
+        leaves[order[i]] = leaf[idx[i]]
+    total = 0.0
+    for t in range(n_trees):
+        total += leaves[t]
+    return total
+
+
 @njit(cache=True, nogil=True)
-def _raw_batch(X, roots, nodes):  # type: ignore[no-untyped-def]
-    out = np.empty(X.shape[0], dtype=np.float64)
-    for i in range(X.shape[0]):
-        out[i] = _raw_row(X[i], roots, nodes)
-    return out
+def _proba_lanes(x, roots, nodes, order, active, thr, feat, child, leaf, nan_kind, sigmoid):  # type: ignore[no-untyped-def]
+    raw = _raw_lanes(x, roots, nodes, order, active, thr, feat, child, leaf, nan_kind)
+    return 1.0 / (1.0 + math.exp(-sigmoid * raw))
+
+
+@njit(cache=True, nogil=True)
+def _proba_block(X, roots, nodes, depth, thr, feat, child, leaf, nan_kind, sigmoid):  # type: ignore[no-untyped-def]
+    """Probabilities by the scalar sigmoid of :func:`_proba_row`, row by row, so that a batch
+    equals its rows scored alone, bit for bit (NumPy's vectorised ``exp`` may round the last bit
+    differently): replay equals live."""
+    raw = _raw_block(X, roots, nodes, depth, thr, feat, child, leaf, nan_kind)
+    for i in range(raw.shape[0]):
+        raw[i] = 1.0 / (1.0 + math.exp(-sigmoid * raw[i]))
+    return raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +239,14 @@ class CompiledForest:
     expected: np.ndarray
     max_depth: int
     means: np.ndarray
+    thr: np.ndarray
+    feat: np.ndarray
+    child: np.ndarray
+    leaf: np.ndarray
+    nan_kind: np.ndarray
+    depth: np.ndarray
+    order: np.ndarray
+    active: np.ndarray
 
     @property
     def n_leaves(self) -> int:
@@ -145,11 +254,38 @@ class CompiledForest:
 
     def raw_one(self, x: np.ndarray) -> float:
         """Raw score (log-odds) of one row; ``x`` must hold ``n_features`` values."""
-        return float(_raw_row(x, self.roots, self.nodes))
+        return float(
+            _raw_lanes(
+                x,
+                self.roots,
+                self.nodes,
+                self.order,
+                self.active,
+                self.thr,
+                self.feat,
+                self.child,
+                self.leaf,
+                self.nan_kind,
+            )
+        )
 
     def proba_one(self, x: np.ndarray) -> float:
         """Probability of fraud for one row, LightGBM's sigmoid of the raw score."""
-        return float(_proba_row(x, self.roots, self.nodes, self.sigmoid))
+        return float(
+            _proba_lanes(
+                x,
+                self.roots,
+                self.nodes,
+                self.order,
+                self.active,
+                self.thr,
+                self.feat,
+                self.child,
+                self.leaf,
+                self.nan_kind,
+                self.sigmoid,
+            )
+        )
 
     def path_contributions(self, x: np.ndarray) -> np.ndarray:
         """Contributions of one row by its decision paths, then the base value (see
@@ -157,12 +293,24 @@ class CompiledForest:
         return _path_row(x, self.roots, self.nodes, self.means, self.n_features)
 
     def raw_batch(self, X: np.ndarray) -> np.ndarray:
-        """Raw scores of the rows of a 2-D array."""
-        return _raw_batch(X, self.roots, self.nodes)
+        """Raw scores of the rows of a 2-D array, each equal to :meth:`raw_one`."""
+        return _raw_block(X, *self._block_args())
 
     def proba_batch(self, X: np.ndarray) -> np.ndarray:
         """Probabilities of fraud of the rows of a 2-D array, each equal to :meth:`proba_one`."""
-        return _proba_batch(X, self.roots, self.nodes, self.sigmoid)
+        return _proba_block(X, *self._block_args(), self.sigmoid)
+
+    def _block_args(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.roots,
+            self.nodes,
+            self.depth,
+            self.thr,
+            self.feat,
+            self.child,
+            self.leaf,
+            self.nan_kind,
+        )
 
 
 def compile_booster(dump: dict[str, Any]) -> CompiledForest:
@@ -195,12 +343,14 @@ def compile_booster(dump: dict[str, Any]) -> CompiledForest:
     covers: list[float] = []
     means: list[float] = []
     roots: list[int] = []
+    depths: list[int] = []
     max_depth = 0
 
     def add(node: dict[str, Any], depth: int) -> int:
         nonlocal max_depth
         max_depth = max(max_depth, depth)
         row = len(rows)
+        depths.append(depth)
         if "leaf_value" in node:
             rows.append((float(node["leaf_value"]), -1, 0, 0, -1))
             covers.append(float(node.get("leaf_count", 0)))
@@ -228,9 +378,10 @@ def compile_booster(dump: dict[str, Any]) -> CompiledForest:
         roots.append(add(tree["tree_structure"], 0))
     root_rows = np.asarray(roots, dtype=np.int32)
     mean_values = np.asarray(means, dtype=np.float64)
+    nodes = np.array(rows, dtype=NODE_DTYPE)
     return CompiledForest(
         roots=root_rows,
-        nodes=np.array(rows, dtype=NODE_DTYPE),
+        nodes=nodes,
         n_features=n_features,
         sigmoid=sigmoid,
         covers=np.asarray(covers, dtype=np.float64),
@@ -238,4 +389,41 @@ def compile_booster(dump: dict[str, Any]) -> CompiledForest:
         expected=mean_values[root_rows] if len(roots) else np.zeros(0),
         max_depth=max_depth,
         means=mean_values,
+        **_lockstep_form(nodes, root_rows, np.asarray(depths, dtype=np.int64), n_features),
     )
+
+
+def _lockstep_form(
+    nodes: np.ndarray, roots: np.ndarray, depths: np.ndarray, n_features: int
+) -> dict[str, np.ndarray]:
+    """The branch-free arrays of the module docstring, from the pre-order node table."""
+    n = nodes.shape[0]
+    rows = np.arange(n, dtype=np.int64)
+    is_leaf = nodes["feature"] < 0
+    child = np.empty(2 * n, dtype=np.uint32)
+    child[0::2] = np.where(is_leaf, rows, rows + 1)
+    child[1::2] = np.where(is_leaf, rows, nodes["right"])
+    split_features = nodes["feature"][~is_leaf].astype(np.int64)
+    missing = (nodes["flags"][~is_leaf] & 3).astype(np.int64)
+    kind_of_missing = np.array(
+        [_NAN_TO_ZERO, _ZERO_EXACT, _NAN_EXACT], dtype=np.int8
+    )  # None, Zero, NaN
+    nan_kind = np.zeros(n_features, dtype=np.int8)
+    np.maximum.at(nan_kind, split_features, kind_of_missing[missing])
+    ends = np.append(roots[1:], n).astype(np.int64)
+    depth = np.array(
+        [int(depths[a:b].max()) - int(depths[a]) for a, b in zip(roots, ends, strict=True)],
+        dtype=np.int32,
+    )
+    order = np.argsort(-depth, kind="stable").astype(np.int32)
+    active = np.array([(depth > s).sum() for s in range(int(depth.max(initial=0)))], np.int32)
+    return {
+        "thr": np.where(is_leaf, np.nan, nodes["value"]),
+        "feat": np.where(is_leaf, 0, nodes["feature"]).astype(np.uint32),
+        "child": child,
+        "leaf": np.where(is_leaf, nodes["value"], 0.0),
+        "nan_kind": nan_kind,
+        "depth": depth,
+        "order": order,
+        "active": active,
+    }
