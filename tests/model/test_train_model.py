@@ -1,0 +1,59 @@
+"""``runtime.train_model``: thresholds from rows whose labels had settled by the as-of moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cardwatch.importer import import_cards, import_file
+from cardwatch.model import ModelRegistry
+from cardwatch.runtime import _settled_holdout, train_model
+from cardwatch.store.history import History
+from cardwatch.workspace import Workspace
+from cardwatch.world import WorldConfig, simulate
+
+
+def _frame(days: list[int], fraud: list[int]) -> pa.Table:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    stamps = pa.array([start + timedelta(days=d) for d in days], pa.timestamp("us", "UTC"))
+    return pa.table({"timestamp": stamps, "is_fraud": pa.array(fraud, pa.int8())})
+
+
+def test_the_holdout_is_the_last_share_of_settled_rows() -> None:
+    frame = _frame([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0] * 10)
+    hold = _settled_holdout(frame, datetime(2025, 1, 9, tzinfo=UTC), 0.25)  # days 0..7 settled
+    assert hold is not None and hold.tolist() == [6, 7]
+
+
+def test_no_holdout_without_settled_honest_rows() -> None:
+    frame = _frame([0, 1, 2, 3], [0, 0, 1, 1])
+    assert _settled_holdout(frame, datetime(2025, 1, 1, tzinfo=UTC), 0.5) is None  # none settled
+    assert _settled_holdout(frame, datetime(2025, 1, 3, tzinfo=UTC), 0.5) is not None
+    assert _settled_holdout(frame, datetime(2025, 1, 10, tzinfo=UTC), 0.0) is None
+
+
+def test_train_model_sets_thresholds_on_settled_rows_and_trains_on_the_rest(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    world = simulate(WorldConfig(seed=3).resized(cards=400, days=40))
+    pq.write_table(world.transactions, tmp_path / "t.parquet")
+    pq.write_table(world.cards, tmp_path / "c.parquet")
+    history = History(workspace)
+    import_cards(history, tmp_path / "c.parquet", workspace.pan_key())
+    import_file(history, tmp_path / "t.parquet", workspace.pan_key())
+    ts = world.transactions.column("timestamp").to_numpy()
+    as_of = datetime(2025, 11, 20, tzinfo=UTC)
+    rows = int((ts < np.datetime64("2025-11-20")).sum())
+    trained = train_model(
+        workspace, None, as_of, as_of, as_of, n_estimators=5, honest_rows=None, num_leaves=7
+    )
+    meta = ModelRegistry.for_workspace(workspace).load(trained.version).meta
+    settled = int((ts < np.datetime64("2025-11-13")).sum())
+    assert trained.rows == rows
+    assert meta["holdout_rows"] == int(settled * 0.2)
+    assert meta["trained_on_rows"] == rows - meta["holdout_rows"]
+    assert trained.model.thresholds_.honest_count <= meta["holdout_rows"]
