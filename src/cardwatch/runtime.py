@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from cardwatch.engine import Engine, ModelScorer, Policy
 from cardwatch.model import FraudModel, ModelRegistry
-from cardwatch.profiles import FEATURE_NAMES
+from cardwatch.profiles import DEFAULT_LABEL_DELAY_US, FEATURE_NAMES
 from cardwatch.replay import feature_frame, replay
 from cardwatch.rules import RuleStore, compile_ruleset
 from cardwatch.store.history import History
@@ -91,18 +91,32 @@ class Trained:
     frauds: int
 
 
+#: How long after a payment its fraud label is taken as settled: most reports arrive within a
+#: week (the profiles' default label delay), so older rows are the ones whose "honest" is trusted.
+LABEL_SETTLE = timedelta(microseconds=DEFAULT_LABEL_DELAY_US)
+
+
 def train_model(
     ws: Workspace,
     start: datetime | None,
     end: datetime | None,
     as_of: datetime,
     created_at: datetime,
+    *,
+    label_settle: timedelta = LABEL_SETTLE,
     **params: Any,
 ) -> Trained:
     """Train on payments in [start, end) with the labels reported by ``as_of``; store a version.
 
     Profiles are built from the whole history before ``end`` (a card's first payment in the
     window still knows the card's past), exactly as the live engine would have built them.
+
+    The thresholds (and the held-out metrics) come from the last ``threshold_holdout`` share of
+    the rows whose labels had settled by ``as_of`` (older than ``label_settle``), and the trees
+    learn from every other row, the freshest included. Why: a fraud of the last few days is
+    mostly not reported yet, so it passes for honest; thresholds set on such rows would count
+    those frauds as honest payments to spare and land far too high, while the trees still gain
+    from the newest payments (a breach's first frauds are the ones worth learning).
     """
     history = History(ws)
     table = history.table(end=end)
@@ -112,13 +126,20 @@ def train_model(
         raise ValueError("no transactions in the training window")
     X = np.column_stack([frame.column(f).to_numpy() for f in MODEL_FEATURES]).astype(np.float64)
     y = frame.column("is_fraud").to_numpy().astype(np.int8)
-    model = FraudModel(**params).fit(X, y, list(MODEL_FEATURES))
-    cut = X.shape[0] - int(X.shape[0] * model.threshold_holdout)
-    days = frame.column("timestamp").to_numpy()[cut:].astype("datetime64[D]")
+    model = FraudModel(**params)
+    hold = _settled_holdout(frame, as_of - label_settle, model.threshold_holdout)
+    if hold is None:  # nothing settled yet: the model's own holdout, the last rows in time
+        model.fit(X, y, list(MODEL_FEATURES))
+        hold = np.arange(X.shape[0] - int(X.shape[0] * model.threshold_holdout), X.shape[0])
+    else:
+        train = np.ones(X.shape[0], dtype=bool)
+        train[hold] = False
+        model.fit(X[train], y[train], list(MODEL_FEATURES), X_valid=X[hold], y_valid=y[hold])
+    days = frame.column("timestamp").to_numpy()[hold].astype("datetime64[D]")
     from cardwatch.model import evaluate
 
     metrics = evaluate(
-        days, frame.column("card_id").to_numpy()[cut:], model.predict_proba(X[cut:]), y[cut:]
+        days, frame.column("card_id").to_numpy()[hold], model.predict_proba(X[hold]), y[hold]
     )
     meta = {
         "metrics": {"holdout": metrics},
@@ -128,9 +149,30 @@ def train_model(
         "created_at": created_at.isoformat(),
         "rows": int(X.shape[0]),
         "frauds_known": int(y.sum()),
+        "holdout_rows": int(hold.size),
+        "trained_on_rows": int(model.n_train_rows_),
     }
     version = ModelRegistry.for_workspace(ws).save(model, meta)
     return Trained(version, model, metrics, int(X.shape[0]), int(y.sum()))
+
+
+def _settled_holdout(frame: pa.Table, settled_before: datetime, share: float) -> np.ndarray | None:
+    """Row positions of the last ``share`` (in time) of the rows before ``settled_before``;
+    ``None`` when that leaves no honest row or no row to train on."""
+    if share <= 0:
+        return None
+    ts = frame.column("timestamp")
+    settled = pc.less(ts, pa.scalar(settled_before, ts.type)).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(settled)
+    if rows.size == 0:
+        return None
+    order = rows[np.argsort(ts.to_numpy()[rows], kind="stable")]
+    hold = np.sort(order[order.size - int(order.size * share) :])
+    if hold.size == 0 or hold.size == frame.num_rows:
+        return None
+    if (frame.column("is_fraud").to_numpy()[hold] == 0).sum() == 0:
+        return None
+    return hold
 
 
 def replay_workspace(
