@@ -210,7 +210,7 @@ def _outcomes(world: World, decisions: pa.Table) -> Table:
 # -- act 3 -------------------------------------------------------------------------------------
 
 
-def act_breach(ws: Workspace, world: World, start: datetime) -> None:
+def act_breach(ws: Workspace, world: World, start: datetime, notify: bool) -> None:
     from cardwatch.breach import detect_daily
     from cardwatch.respond import respond
     from cardwatch.store.sql import open_store
@@ -253,7 +253,7 @@ def act_breach(ws: Workspace, world: World, start: datetime) -> None:
         "report[/]"
     )
     store = open_store(ws)
-    result = respond(ws, store, suspect.key, now=day, as_of=day, notify=True, key=ws.secret_key())
+    result = respond(ws, store, suspect.key, now=day, as_of=day, notify=notify, key=ws.secret_key())
     s = result.summary()
     t = Table(title=f"response to {suspect.merchant_id}")
     t.add_column("")
@@ -272,6 +272,11 @@ def act_breach(ws: Workspace, world: World, start: datetime) -> None:
     for action, count in s["plan"].items():
         t.add_row(f"reissue plan: {action.replace('_', ' ')}", f"{count:,}")
     console.print(t)
+    if not notify:
+        console.print(
+            "The notices to the exposed cardholders wait for the analysts: in the "
+            "console, Breaches → notify (a second supervisor approves)."
+        )
 
 
 # -- command -----------------------------------------------------------------------------------
@@ -297,7 +302,7 @@ def demo(
         db.unlink()
     world, held_out = act_world(ws, seed, cards)
     as_of = act_decisions(ws, world, trees)
-    act_breach(ws, world, as_of)
+    act_breach(ws, world, as_of, notify=not serve)
     from cardwatch.cli.demo_live import act_live
 
     act_live(ws, world, held_out, keep_serving=serve)

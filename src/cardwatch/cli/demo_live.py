@@ -117,13 +117,16 @@ async def _retry(port: int, row: dict[str, Any], now: datetime) -> dict[str, str
         return answer
 
 
-def _analyst(ws: Workspace, running: Running) -> tuple[str, str]:
+def _supervisors(running: Running) -> list[tuple[str, str]]:
+    """Two supervisors: bulk actions (notify a breach's cardholders) need a second person."""
     from cardwatch.server.console.useradmin import add_user
 
-    password = secrets.token_urlsafe(12)
-    name = f"analyst-{secrets.token_hex(2)}"
-    add_user(running.services.store, name, password, "supervisor", datetime.now(UTC))
-    return name, password
+    made = []
+    for _ in range(2):
+        name, password = f"analyst-{secrets.token_hex(2)}", secrets.token_urlsafe(12)
+        add_user(running.services.store, name, password, "supervisor", datetime.now(UTC))
+        made.append((name, password))
+    return made
 
 
 def act_live(
@@ -167,12 +170,16 @@ def act_live(
         else:
             _self_unblock(running, server, iso_port, stopped[0][0])
         if keep_serving:
-            name, password = _analyst(ws, running)
+            users = "\n".join(
+                f"         user [bold]{n}[/], password [bold]{p}[/]"
+                for n, p in _supervisors(running)
+            )
             console.print(
                 Panel(
-                    f"API      {server.http}/docs\nconsole  {server.http}/console  "
-                    f"(user [bold]{name}[/], password [bold]{password}[/])\n"
-                    f"ISO 8583 127.0.0.1:{iso_port}\n\nCtrl-C stops the service.",
+                    f"API      {server.http}/docs\nconsole  {server.http}/console\n{users}\n"
+                    f"ISO 8583 127.0.0.1:{iso_port}\n\nIn the console: Breaches → the breach → "
+                    "notify the exposed cardholders (the second user approves); the alert queue "
+                    "holds the victims' cases first.\nCtrl-C stops the service.",
                     title="cardwatch is serving",
                     expand=False,
                 )

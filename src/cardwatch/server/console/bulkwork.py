@@ -9,12 +9,14 @@ restarts and lands in the same audit trail as everything else.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cardwatch.server.console.context import Console
 from cardwatch.server.console.errors import ActionRefused, PageNotFound
+from cardwatch.store.base import ConflictError
 from cardwatch.store.records import Case, CaseEvent, Control, Exposure, OutboxDraft, User
 
 __all__ = ["BULK_ACTIONS", "PendingBulk", "decide_bulk", "pending_bulk", "request_bulk"]
@@ -140,24 +142,27 @@ def _run(console: Console, user: User, pending: PendingBulk, top: int | None) ->
 
 
 def _notify(console: Console, user: User, breach_id: str, exposures: list[Exposure]) -> int:
+    """The proactive notices of :func:`cardwatch.customer.breach_notices.enqueue_breach_notices`:
+    plain words and a signed "am I affected?" link each, not a bare record."""
+    from cardwatch.customer.breach_notices import enqueue_breach_notices
+    from cardwatch.respond import WHAT_WE_DID
+
     breach = console.store.get_breach(breach_id)
-    merchant = breach.merchant_id if breach else ""
-    drafts = [
-        OutboxDraft(
-            "breach_notice",
-            e.card_id,
-            {
-                "breach_id": breach_id,
-                "merchant_id": merchant,
-                "rank": e.rank,
-                "approved_by": user.username,
-            },
-            customer_id=e.customer_id,
+    try:
+        return enqueue_breach_notices(
+            console.store,
+            breach_id,
+            key=console.ws.secret_key(),
+            now=console.now(),
+            base_url=os.environ.get("CARDWATCH_BASE_URL", "http://127.0.0.1:8000"),
+            what_we_did=WHAT_WE_DID,
+            merchant_name=breach.merchant_id if breach else None,
+            exposures=exposures,
         )
-        for e in exposures
-    ]
-    console.store.enqueue(drafts, console.now())
-    return len(drafts)
+    except ConflictError:
+        raise ActionRefused(
+            "the exposed cardholders of this breach were already notified"
+        ) from None
 
 
 def _reissue(console: Console, user: User, breach_id: str, exposures: list[Exposure]) -> int:
