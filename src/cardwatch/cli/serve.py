@@ -50,6 +50,7 @@ async def serve_all(
             clock=clock or running.services.service.clock,
             on_stand_in=lambda req, ans, why: running.metrics.stand_in.labels(why).inc(),
         )
+        running.metrics.track_iso(listener.counters.as_dict)
         await listener.start()
         log.info("ISO 8583 listening on %s:%s", host, listener.port)
     try:

@@ -88,6 +88,7 @@ def build(
         clock=clock,  # type: ignore[arg-type]
         on_decision=metrics.observe,
     )
+    metrics.track_backlog(lambda: len(store.outbox_messages(status="pending", limit=100_000)))
     services = Services(ws, service, store, actions, ws.pan_key(), registry=registry)
     app = create_app(services)
     app.mount("/console", create_console(ws, store, clock=clock))  # type: ignore[arg-type]

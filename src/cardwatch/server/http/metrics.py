@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from cardwatch.schema import Decision
 
@@ -36,9 +38,27 @@ class ServiceMetrics:
             "cardwatch_outbox_backlog", "Notifications waiting to be delivered", registry=registry
         )
 
+        self.registry = registry
+
     def observe(self, decision: Decision, seconds: float) -> None:
         self.decisions.labels(decision.action.value, decision.response_code).inc()
         self.latency.observe(seconds)
 
     def track_backlog(self, count: Callable[[], int]) -> None:
         self.outbox_backlog.set_function(count)
+
+    def track_iso(self, counters: Callable[[], dict[str, int]]) -> None:
+        """Export the ISO 8583 listener's own counters (frames, answers, stand-in, errors)."""
+        self.registry.register(_IsoCollector(counters))
+
+
+class _IsoCollector(Collector):
+    def __init__(self, counters: Callable[[], dict[str, int]]) -> None:
+        self.counters = counters
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        for name, value in self.counters().items():
+            if name == "connections_open":
+                yield GaugeMetricFamily(f"cardwatch_iso_{name}", "ISO 8583 " + name, value=value)
+            else:
+                yield CounterMetricFamily(f"cardwatch_iso_{name}", "ISO 8583 " + name, value=value)
