@@ -14,6 +14,7 @@ the features of any transaction at or after that instant are read.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -36,7 +37,7 @@ __all__ = ["DEFAULT_ISSUER_COUNTRY", "DEFAULT_LABEL_DELAY_US", "ProfileState"]
 
 DEFAULT_ISSUER_COUNTRY = "FR"
 DEFAULT_LABEL_DELAY_US = 7 * US_PER_DAY
-_CHUNK = 1 << 18
+_CHUNK = 1 << 16  # rows per kernel call: small enough to hand rows on early
 _NAN = float("nan")
 
 
@@ -294,12 +295,20 @@ class ProfileState:
                 self._pending.append((t, m))
         heapq.heapify(self._pending)
 
-    def run(self, table: pa.Table, as_of_us: int | None = None) -> tuple[np.ndarray, Encoded]:
+    def run(
+        self,
+        table: pa.Table,
+        as_of_us: int | None = None,
+        on_chunk: Callable[[np.ndarray, int, int], object] | None = None,
+    ) -> tuple[np.ndarray, Encoded]:
         """Feed a history table (sorted by time) through the state: features of every row, read
         before the row updates the state, exactly as the live path would compute them.
 
         The declines count is read from the state as it was before the table (decisions for
-        these rows are not known yet); :meth:`decline_counts` completes it.
+        these rows are not known yet); :meth:`decline_counts` completes it. ``on_chunk(X, start,
+        end)`` is called as soon as rows ``start:end`` of the result are final, so that a caller
+        can work on them (score them, on another core: the kernel releases the GIL) while the
+        kernel computes the next ones.
         """
         enc = self.encode(table)
         n = len(enc)
@@ -341,6 +350,8 @@ class ProfileState:
                 p,
                 out[s],
             )
+            if on_chunk is not None:
+                on_chunk(out, start, end)
         self._pending = pending[p:]  # a sorted list is a heap
         return out, enc
 
