@@ -225,6 +225,8 @@ def scenarios(quick: bool, seeds: int) -> list[Scenario]:
     ]
     grid += [Scenario(seed=s, share=0.02, delay_days=10.0) for s in range(seeds)]
     grid += [Scenario(seed=s, share=0.02, decoys=True) for s in range(seeds)]
+    # Breach-free worlds (nobody defrauded at the chain), plain and with decoys: false alerts only.
+    grid += [Scenario(seed=s, share=0.0, decoys=d) for d in (False, True) for s in range(seeds)]
     return grid
 
 
@@ -307,11 +309,14 @@ def print_table(rows: Sequence[dict[str, Any]], title: str) -> None:
 
 def goals(outcomes: Sequence[Outcome]) -> dict[str, float]:
     """The issue's goals over the worlds with at most 2 % defrauded (no decoys, normal delay)."""
-    low = [o for o in outcomes if o.scenario.share <= 0.02]
+    low = [o for o in outcomes if 0 < o.scenario.share <= 0.02]
+    null = [o for o in outcomes if o.scenario.share == 0]
     alerts = sum(o.correct + o.false for o in low)
     return {
         "recall": sum(o.found_at is not None for o in low) / max(len(low), 1),
         "precision": sum(o.correct for o in low) / alerts if alerts else math.nan,
+        "null_worlds": len(null),
+        "null_false": sum(o.false for o in null),
     }
 
 
@@ -323,7 +328,11 @@ def recall_plot(outcomes: Sequence[Outcome], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    base = [o for o in outcomes if o.scenario.delay_days == 4.0 and not o.scenario.decoys]
+    base = [
+        o
+        for o in outcomes
+        if o.scenario.delay_days == 4.0 and not o.scenario.decoys and o.scenario.share > 0
+    ]
     fig, ax = plt.subplots(figsize=(7, 4))
     for size, style in (("all", "-"), ("6", "--")):
         rows = sorted((r for r in summarise([o for o in base if o.scenario.size == size])),
@@ -453,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     g = goals(outcomes)
     print(
         f"worlds with <= 2% defrauded: recall {_fmt(g['recall'], True)}, "
-        f"precision {_fmt(g['precision'], True)} (goal: >= 90% each)"
+        f"precision {_fmt(g['precision'], True)} (goal: >= 90% each); "
+        f"{g['null_false']} false alerts in {g['null_worlds']} breach-free worlds"
     )
     timeline = None
     if not args.quick and not args.no_timeline:

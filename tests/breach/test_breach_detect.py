@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow.compute as pc
+import pytest
 
 from cardwatch.breach import DetectConfig, detect, detect_daily
 
@@ -90,3 +91,44 @@ def test_daily_detection_alerts_soon_after_the_first_reports(breached_world) -> 
     assert suspect.chain == "BIGMART"
     assert day - breached_world.first_report < timedelta(days=14)
     assert len({s.key for _, s in alerts}) == len(alerts)
+
+
+def test_a_leak_still_going_on_reports_a_window_open_to_as_of(breached_world) -> None:
+    as_of = datetime(2013, 12, 20, tzinfo=UTC)
+    assert not any(s.ongoing for s in detect(breached_world.table, as_of))
+    config = DetectConfig(open_windows=True)
+    found = [s for s in detect(breached_world.table, as_of, config) if s.chain == "BIGMART"]
+    assert found and found[0].ongoing
+    assert found[0].window_end == as_of and found[0].to_dict()["ongoing"] is True
+    assert found[0].window_start <= breached_world.breach_start + timedelta(days=5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 21/200 below 5 %: Naus's factor under-corrects the scan over every "
+    "(start, end) window; the test is off by default until it is recalibrated",
+)
+def test_concentration_test_is_calibrated_on_uniform_visits() -> None:
+    """Visits spread like the place's traffic (the null) seldom look concentrated: the share of
+    worlds with p below 5 % stays below 5 % (the test's bounds are conservative)."""
+    import math
+
+    import numpy as np
+
+    from cardwatch.breach.concentration import concentrate
+    from cardwatch.breach.stats import DAY_US
+
+    rng = np.random.default_rng(3)
+    traffic = rng.uniform(20, 80, 90)
+    share = traffic / traffic.sum()
+    hits = 0
+    runs = 200
+    for _ in range(runs):
+        m = rng.integers(1, 5, 12)
+        card = np.repeat(np.arange(12), m)
+        day = rng.choice(90, size=len(card), p=share)
+        ts = (day + rng.random(len(card))) * DAY_US
+        first = np.full(len(card), 90 * DAY_US + 1)
+        c = concentrate(card, ts.astype(np.int64), first, traffic, 0, 90.0, 1.0, 3)
+        hits += c is not None and c.log_p <= math.log(0.05)
+    assert hits / runs <= 0.05

@@ -20,6 +20,7 @@ from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
 from cardwatch.breach.evidence import Evidence, gather
 from cardwatch.breach.places import PlaceScore, score_places
+from cardwatch.breach.stats import expected_unseen
 from cardwatch.breach.suspect import Suspect, from_us
 
 __all__ = ["assemble", "detect", "detect_daily", "detect_with"]
@@ -53,7 +54,7 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
         strata.append(cloned)
     if not config.explain_away:
-        return assemble(_best_of(ev, config, strata), config)
+        return assemble(_open_ended(ev, _best_of(ev, config, strata), config), config)
     chosen: list[PlaceScore] = []
     taken: set[tuple[str, str]] = set()
     for _ in range(config.max_alerts):
@@ -65,7 +66,39 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
         taken.add((best.level, best.key))
         explained = np.isin(ev.fraud_ids, best.card_ids)
         strata = [s & ~explained for s in strata]
-    return assemble(chosen, config)
+    return assemble(_open_ended(ev, chosen, config), config)
+
+
+#: Victims expected by now from the payments after a window, had the leak gone on, below which
+#: its end is not shown by the evidence (see stats.expected_unseen).
+UNSEEN = 3.0
+
+
+def _open_ended(ev: Evidence, places: list[PlaceScore], config: DetectConfig) -> list[PlaceScore]:
+    """Alerted places whose leak may still be going on get a window open to ``as_of``.
+
+    A window ends at its last victim's visit because later victims have not been defrauded, or
+    reported, yet: the tills may still be leaking, and the cards that paid since are exposed too.
+    The end is kept only when the place's payments since then should, at the rate and with the
+    delays seen so far, already have brought a few victims to light.
+    """
+    by_key = {(p.level, p.key): p for p in ev.candidates}
+    pos = {c: i for i, c in enumerate(ev.card_ids.tolist())}
+    for p in places:
+        if not config.open_windows or not _alerts(p, config) or (p.level, p.key) not in by_key:
+            continue
+        if not p.card_ids:
+            continue
+        cand = by_key[(p.level, p.key)]
+        rows = cand.idx[(ev.ts[cand.idx] >= p.start_us) & (ev.ts[cand.idx] <= p.end_us)]
+        rows = rows[np.isin(ev.card[rows], [pos[c] for c in p.card_ids])]
+        order = np.argsort(ev.ts[rows], kind="stable")
+        cards, first = np.unique(ev.card[rows][order], return_index=True)
+        unseen = expected_unseen(ev.ts[rows][order][first], ev.reported[cards], cand.per_day,
+                                 ev.start_us, p.start_us, p.end_us, ev.as_of_us)  # fmt: skip
+        if unseen < UNSEEN:
+            p.end_us, p.ongoing = ev.as_of_us, True
+    return places
 
 
 def _best_of(ev: Evidence, config: DetectConfig, strata: list[np.ndarray]) -> list[PlaceScore]:
@@ -120,6 +153,7 @@ def _suspect(p: PlaceScore, merchant_id: str, stores: list[str]) -> Suspect:
         blame=p.blame,
         places_tested=p.places_tested,
         fraud_card_ids=tuple(p.card_ids),
+        ongoing=p.ongoing,
     )
 
 

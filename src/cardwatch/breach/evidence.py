@@ -57,6 +57,7 @@ class Evidence:
     fraud_first: np.ndarray  # every defrauded card's first fraud, sorted
     fraud_ids: np.ndarray  # ... its card id, in the same order
     counterfeit: np.ndarray  # ... whether it was cloned (see queries.fraud_cards_sql)
+    reported: np.ndarray  # per visiting card: its first fraud report (µs)
     card: np.ndarray  # per visit: index into card_ids
     ts: np.ndarray
     store_ids: np.ndarray
@@ -145,8 +146,10 @@ def gather(engine: Engine, as_of: datetime, config: DetectConfig) -> Evidence | 
     first_all = _col(fraud, "first_fraud_us").astype(np.int64)
     order = np.argsort(first_all, kind="stable")
     first_by_id = dict(zip(ids_all.tolist(), first_all.tolist(), strict=True))
+    reported_by_id = dict(zip(ids_all.tolist(), _col(fraud, "reported_us").tolist(), strict=True))
     card_ids, card = np.unique(_col(visits, "card_id").astype(str), return_inverse=True)
     first = np.array([first_by_id[c] for c in card_ids], dtype=np.int64)
+    reported = np.array([reported_by_id[c] for c in card_ids], dtype=np.int64)
     fraud_ids = ids_all[order]
     by_id = np.argsort(fraud_ids)
     card_fraud = by_id[np.searchsorted(fraud_ids, card_ids, sorter=by_id)]
@@ -217,7 +220,7 @@ def gather(engine: Engine, as_of: datetime, config: DetectConfig) -> Evidence | 
         engine=engine, start=start, as_of=as_of, start_us=start_us, as_of_us=as_of_us,
         span_days=span_days, population=population, ratio=ratio, card_ids=card_ids,
         first=first, card_fraud=card_fraud, fraud_first=first_all[order], fraud_ids=fraud_ids,
-        counterfeit=_col(fraud, "counterfeit").astype(bool)[order], card=card,
+        counterfeit=_col(fraud, "counterfeit").astype(bool)[order], reported=reported, card=card,
         ts=ts, store_ids=store_ids, store=store, names=names, terminals=terminals,
         chains=chains, candidates=candidates,
         tested={"store": n_stores, "chain": len(chains)},

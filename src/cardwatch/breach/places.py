@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cardwatch.breach.concentration import Concentration, concentrate
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.evidence import Candidate, Evidence
 from cardwatch.breach.stats import DAY_US, localise_window, log_p_window, log_scan_factor
@@ -47,6 +48,7 @@ class PlaceScore:
     card_ids: list[str] = field(default_factory=list)
     terminals: list[tuple[str, int]] = field(default_factory=list)
     stores: list[tuple[str, int]] = field(default_factory=list)
+    ongoing: bool = False
 
     @property
     def score(self) -> float:
@@ -80,48 +82,71 @@ def score_places(
     active = np.ones(len(ev.fraud_ids), bool) if active is None else active
     fraud_first = ev.fraud_first[active]
     kept = active[ev.card_fraud][ev.card]
-    windows: list[tuple[Candidate, np.ndarray, int, int, int]] = []
+    families = 2 if config.concentration else 1
+    selected = {"store": 0, "chain": 0}
+    windows: list[tuple[Candidate, np.ndarray, int, int, int, bool]] = []  # ..., timed?
+    timed: dict[tuple[str, str], Concentration] = {}
     for p in ev.candidates:
         idx = p.idx[kept[p.idx]]
         k_all = len(np.unique(ev.card[idx]))
         if k_all < config.min_fraud_cards:
             continue
+        selected[p.level] += 1
         w = localise_window(ev.card[idx], ev.ts[idx], p.per_day, ev.start_us, int(p.cards),
                             ev.population, fraud_first, ev.ratio, ev.span_days,
                             config.min_window_days, config.min_fraud_cards)  # fmt: skip
         if w is not None:  # the localised window first: it is the one reported
-            windows.append((p, idx, w.start_us, w.end_us, w.fraud_cards))
-        windows.append((p, idx, ev.start_us, ev.as_of_us, k_all))
+            windows.append((p, idx, w.start_us, w.end_us, w.fraud_cards, False))
+        windows.append((p, idx, ev.start_us, ev.as_of_us, k_all, False))
+        if config.concentration:
+            c = concentrate(ev.card[idx], ev.ts[idx], ev.first[ev.card[idx]], p.per_day,
+                            ev.start_us, ev.span_days, config.min_window_days,
+                            config.min_fraud_cards)  # fmt: skip
+            if c is not None:
+                timed[(p.level, p.key)] = c
+                windows.append((p, idx, c.start_us, c.end_us, c.fraud_cards, True))
     if not windows:
         return []
-    exposed = ev.exposed([(p, ws, we) for p, _, ws, we, _ in windows])
+    exposed = ev.exposed([(p, ws, we) for p, _, ws, we, _, _ in windows])
 
-    evidence: dict[tuple[str, str], float] = {}
-    shown: dict[tuple[str, str], tuple[Candidate, np.ndarray, int, int, int, int, float]] = {}
-    for (p, idx, ws, we, k), n in zip(windows, exposed, strict=True):
+    # Each test's log p-value with its own corrections; a place shows its strongest window.
+    # The population tests are corrected over every place of their level, the concentration
+    # test only over the places it could select (enough defrauded visitors): it is conditional
+    # on who visited, so that choice does not bias it (see cardwatch.breach.concentration).
+    extra = math.log(strata) + math.log(families)
+    levels = 2 if config.split_alpha and all(n > 0 for n in selected.values()) else 1
+    best: dict[tuple[str, str], tuple[float, Candidate, np.ndarray, int, int, int, int, float]]
+    best = {}
+    for (p, idx, ws, we, k, is_timed), n in zip(windows, exposed, strict=True):
         n = max(n, k)
-        eligible = len(fraud_first) - int(np.searchsorted(fraud_first, ws, side="right"))
-        fraud_eff = max(eligible, k) * ev.ratio
-        expected = n * fraud_eff / max(ev.population, n)
-        days = max((we - ws) / DAY_US, config.min_window_days)
-        log_p = log_p_window(k, n, max(ev.population, n), fraud_eff) + log_scan_factor(
-            k, expected, ev.span_days, days
-        )
         place = (p.level, p.key)
-        evidence[place] = min(evidence.get(place, 0.0), log_p)
-        shown.setdefault(place, (p, idx, ws, we, k, n, expected))
+        if is_timed:
+            c = timed[place]
+            many = selected[p.level] if levels == 2 else sum(selected.values())
+            log_p = c.log_p + math.log(levels) + math.log(max(many, 1)) + extra
+            expected = c.expected
+        else:
+            eligible = len(fraud_first) - int(np.searchsorted(fraud_first, ws, side="right"))
+            fraud_eff = max(eligible, k) * ev.ratio
+            expected = n * fraud_eff / max(ev.population, n)
+            days = max((we - ws) / DAY_US, config.min_window_days)
+            log_p = log_p_window(k, n, max(ev.population, n), fraud_eff) + log_scan_factor(
+                k, expected, ev.span_days, days
+            )
+            log_p += correction(p.level, ev.tested, config.split_alpha) + extra
+        if place not in best or log_p < best[place][0]:
+            best[place] = (log_p, p, idx, ws, we, k, n, expected)
 
     tested = sum(ev.tested.values())
     out = []
-    for place, (p, idx, ws, we, k, n, expected) in shown.items():
+    for log_p, p, idx, ws, we, k, n, expected in best.values():
         inside = idx[(ev.ts[idx] >= ws) & (ev.ts[idx] <= we)]
         cards_in = np.unique(ev.card[inside])
-        extra = correction(p.level, ev.tested, config.split_alpha) + math.log(strata)
         out.append(PlaceScore(
             level=p.level, key=p.key,
             chain=p.key if p.level == "chain" else _chain_of(ev.names[p.idx], ev.chains),
             start_us=ws, end_us=we, fraud_cards=k, exposed_cards=n, expected=expected,
-            log_p=evidence[place] + extra, blame=p.blame,
+            log_p=log_p, blame=p.blame,
             first_fraud_us=int(ev.first[cards_in].min()) if len(cards_in) else 0,
             places_tested=tested, card_ids=ev.card_ids[cards_in].tolist(),
             terminals=_counts(ev.terminals[inside], ev.card[inside]),

@@ -40,9 +40,10 @@ def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     whose first fraud falls after ``start`` can have visited anything before it in the window.
     ``counterfeit`` marks cards with a card-present fraud read from a magnetic stripe: a cloned
     card, the signature of stolen track data (a till breach, a skimmer) rather than of phishing
-    or a lost card."""
+    or a lost card. ``reported_us`` is the card's first report: how long victims take to surface."""
     return f"""
         SELECT card_id, min({e.epoch_us("timestamp")}) AS first_fraud_us,
+               min({e.epoch_us("fraud_reported_at")}) AS reported_us,
                max(CASE WHEN channel IN ('card_present', 'atm')
                          AND entry_mode IN ('magstripe', 'fallback') THEN 1 ELSE 0 END)
                    AS counterfeit

@@ -23,6 +23,7 @@ __all__ = [
     "DAY_US",
     "Window",
     "activity_ratio",
+    "expected_unseen",
     "localise_window",
     "log_p_window",
     "log_scan_factor",
@@ -74,8 +75,9 @@ def log_scan_factor(k: int, expected: float, lookback_days: float, window_days: 
     return math.log(factor) if factor > 1.0 else 0.0
 
 
-def activity_ratio(fraud_txns: float, fraud_card_days: float, txns: float, cards: float,
-                   lookback_days: float) -> float:
+def activity_ratio(
+    fraud_txns: float, fraud_card_days: float, txns: float, cards: float, lookback_days: float
+) -> float:
     """How many more payments a defrauded card makes per day, before its fraud, than an average
     card: victims of breaches tend to be active cardholders, and active cards are everywhere.
     Never below 1, so that the adjustment can only make an alert harder.
@@ -92,8 +94,9 @@ def activity_ratio(fraud_txns: float, fraud_card_days: float, txns: float, cards
     return max(1.0, fraud_rate / all_rate)
 
 
-def log_tail_fast(k: np.ndarray, population: int, good: np.ndarray | int,
-                  n: np.ndarray) -> np.ndarray:
+def log_tail_fast(
+    k: np.ndarray, population: int, good: np.ndarray | int, n: np.ndarray
+) -> np.ndarray:
     """Vectorised approximation of log P(X >= k), X hypergeometric: the point mass at ``k``
     (from log-gamma) times the geometric series of the ratio of successive masses; 0 when ``k``
     is not above the mode. Fast enough to scan thousands of windows per place.
@@ -110,8 +113,11 @@ def log_tail_fast(k: np.ndarray, population: int, good: np.ndarray | int,
     bad = population - good
     ok = (k <= good) & (k <= n) & (n - k <= bad)
     kk, gg, nn = np.where(ok, k, 0.0), np.where(ok, good, 1.0), np.where(ok, n, 0.0)
-    log_pmf = (_log_comb(gg, kk) + _log_comb(population - gg, nn - kk)
-               - _log_comb(np.full_like(nn, population), nn))
+    log_pmf = (
+        _log_comb(gg, kk)
+        + _log_comb(population - gg, nn - kk)
+        - _log_comb(np.full_like(nn, population), nn)
+    )
     ratio = (gg - kk) * (nn - kk) / ((kk + 1) * (population - gg - nn + kk + 1))
     mode = (nn + 1) * (gg + 1) / (population + 2)
     tail = log_pmf - np.log1p(-np.minimum(ratio, 1 - 1e-12))
@@ -168,7 +174,7 @@ def localise_window(
     never = np.iinfo(np.int64).max
     next_visit = np.full((len(bounds) - 1, len(starts)), never, dtype=np.int64)
     for c in range(len(bounds) - 1):
-        visits = ts_us[bounds[c]:bounds[c + 1]]
+        visits = ts_us[bounds[c] : bounds[c + 1]]
         at = np.searchsorted(visits, starts)
         ok = at < len(visits)
         next_visit[c, ok] = visits[at[ok]]
@@ -176,16 +182,18 @@ def localise_window(
     min_w = int(min_window_days * DAY_US)
     ends = starts
     end_grid = np.maximum(ends[None, :], starts[:, None] + min_w)  # [start, end]
-    k = np.stack([np.searchsorted(next_visit[:, i], end_grid[i], side="right")
-                  for i in range(len(starts))])
+    k = np.stack(
+        [np.searchsorted(next_visit[:, i], end_grid[i], side="right") for i in range(len(starts))]
+    )
     valid = (ends[None, :] >= starts[:, None]) & (k >= min_fraud_cards)
     if not valid.any():
         return None
     n_all = max(int(place_cards), next_visit.shape[0])
     population = max(int(population), n_all)
     eligible = len(fraud_first_us) - np.searchsorted(fraud_first_us, starts, side="right")
-    good = np.minimum(np.maximum(np.round(np.maximum(eligible[:, None], k) * activity), k),
-                      population)
+    good = np.minimum(
+        np.maximum(np.round(np.maximum(eligible[:, None], k) * activity), k), population
+    )
     cum = np.concatenate([[0], np.cumsum(day_txns.astype(np.float64))])
     n_days = len(day_txns)
     d0 = np.clip((starts - day0_us) // DAY_US, 0, n_days - 1).astype(np.int64)
@@ -194,9 +202,55 @@ def localise_window(
     n_w = np.clip(np.round(n_all * -np.expm1(-traffic / n_all)), k, n_all)
     days = np.maximum((end_grid - starts[:, None]) / DAY_US, min_window_days)
     psi = n_w * good / population
-    stat = (log_tail_fast(k, population, good, n_w)
-            + np.log(np.maximum(1.0, (k - psi) * lookback_days / days)))
+    stat = log_tail_fast(k, population, good, n_w) + np.log(
+        np.maximum(1.0, (k - psi) * lookback_days / days)
+    )
     stat = np.where(valid, stat, np.inf)
     i, j = np.unravel_index(int(np.argmin(stat)), stat.shape)
     best = (float(stat[i, j]), Window(int(starts[i]), int(end_grid[i, j]), int(k[i, j])))
     return best[1] if best else None
+
+
+def expected_unseen(
+    visit_us: np.ndarray,
+    reported_us: np.ndarray,
+    day_txns: np.ndarray,
+    day0_us: int,
+    start_us: int,
+    end_us: int,
+    as_of_us: int,
+) -> float:
+    """How many victims should already have been reported from the place's payments after
+    ``end_us``, had the leak gone on: the victims per payment seen in ``[start_us, end_us]``
+    times the payments of each later day, times the share of the victims (``visit_us``: each one's
+    first visit in the window; ``reported_us``: its first report) reported within the time that
+    day has had. Few (under 3) means the window's end is only where the evidence stops: frauds
+    from the latest payments cannot have been reported yet, so the leak may still be going on.
+    The delays are those of victims already reported, hence short: the estimate errs towards
+    ending a window, and the threshold is generous for that.
+
+    >>> day = DAY_US
+    >>> visits, reports = np.array([10, 11, 12]) * day, np.array([15, 16, 17]) * day
+    >>> traffic = np.full(60, 100.0)
+    >>> round(expected_unseen(visits, reports, traffic, 0, 10 * day, 12 * day, 14 * day), 2)
+    0.0
+    >>> expected_unseen(visits, reports, traffic, 0, 10 * day, 12 * day, 40 * day) > 3
+    True
+    """
+    if len(visit_us) == 0 or as_of_us <= end_us:
+        return 0.0
+    delays = np.sort((reported_us - visit_us).astype(np.float64))
+    cum = np.concatenate([[0.0], np.cumsum(day_txns.astype(np.float64))])
+    grid = np.arange(len(cum))
+
+    def paid(t: float) -> float:
+        return float(np.interp((t - day0_us) / DAY_US, grid, cum))
+
+    seen = paid(end_us) - paid(start_us)
+    if seen <= 0:
+        return 0.0
+    edges = np.linspace(end_us, as_of_us, max(2, math.ceil((as_of_us - end_us) / DAY_US * 4) + 1))
+    traffic = np.diff([paid(t) for t in edges])
+    mid = (edges[:-1] + edges[1:]) / 2
+    share = np.searchsorted(delays, as_of_us - mid, side="right") / len(delays)
+    return float(len(visit_us) / seen * np.sum(traffic * share))

@@ -28,6 +28,9 @@ class Suspect:
     ``-log10`` of ``p_value``, the Bonferroni-adjusted probability of this much coincidence
     anywhere among ``places_tested``. ``fraud_cards`` defrauded cards paid there in the window,
     among ``exposed_cards`` distinct cards; chance alone would explain ``expected_fraud_cards``.
+    ``ongoing``: the evidence does not show the leak's end (victims of the latest payments cannot
+    have been reported yet), so ``window_end`` is the run's ``as_of``, not the last victim's
+    visit: every card that paid there since ``window_start`` is exposed.
     """
 
     merchant_id: str
@@ -46,6 +49,7 @@ class Suspect:
     blame: float
     places_tested: int
     fraud_card_ids: tuple[str, ...] = ()
+    ongoing: bool = False
 
     @property
     def key(self) -> str:
@@ -79,4 +83,5 @@ class Suspect:
             "first_fraud_at": self.first_fraud_at.isoformat(),
             "blame": round(self.blame, 4),
             "places_tested": self.places_tested,
+            "ongoing": self.ongoing,
         }
