@@ -95,9 +95,9 @@ def test_daily_detection_alerts_soon_after_the_first_reports(breached_world) -> 
 
 def test_a_leak_still_going_on_reports_a_window_open_to_as_of(breached_world) -> None:
     as_of = datetime(2013, 12, 20, tzinfo=UTC)
-    assert not any(s.ongoing for s in detect(breached_world.table, as_of))
-    config = DetectConfig(open_windows=True)
-    found = [s for s in detect(breached_world.table, as_of, config) if s.chain == "BIGMART"]
+    closed = DetectConfig(open_windows=False)
+    assert not any(s.ongoing for s in detect(breached_world.table, as_of, closed))
+    found = [s for s in detect(breached_world.table, as_of) if s.chain == "BIGMART"]
     assert found and found[0].ongoing
     assert found[0].window_end == as_of and found[0].to_dict()["ongoing"] is True
     assert found[0].window_start <= breached_world.breach_start + timedelta(days=5)

@@ -286,7 +286,7 @@ def test_declines_in_the_store_raise_a_card_with_sql(workspace, breached_world) 
     try:
         quiet = respond(workspace, MemoryStore(), "BIGMART", now=NOW, as_of=AS_OF, notify=False)
         card = next(c for c in reversed(quiet.plan.cards) if c.risk == 0)
-        at = quiet.plan.suspect.window_end + timedelta(days=1)
+        at = quiet.plan.suspect.window_start + timedelta(days=1)  # since the window opened
         for i in range(3):
             txn = Transaction(f"d{i}", at + timedelta(minutes=i), card.card_id, 50.0, "WEB9")
             decision = Decision(

@@ -41,8 +41,8 @@ class DetectConfig:
     split evenly between this test and the population tests. Off by default: on uniform visits
     it gives p < 5 % about 10 % of the time (the scan correction is too light; see the xfail test).
     ``open_windows``: report a window open to ``as_of`` (``ongoing``) while the evidence does not
-    show the leak's end. Off by default until the response side stops assuming ``window_end``
-    is before ``as_of`` (tests/breach/test_breach_response.py places declines after it).
+    show the leak's end. On by default: a breach found while it may still be going on must
+    expose every card that paid there since it began, not only those up to its last victim.
 
     >>> DetectConfig().min_fraud_cards
     3
@@ -61,4 +61,4 @@ class DetectConfig:
     explain_away: bool = True
     max_alerts: int = 20
     concentration: bool = False
-    open_windows: bool = False
+    open_windows: bool = True
