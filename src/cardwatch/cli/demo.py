@@ -40,7 +40,7 @@ def synthetic_pan(card_id: str) -> str:
     demo's payments arrive as real authorisations do: with a PAN, tokenised at the edge.
 
     >>> synthetic_pan("c0000082")
-    '9990000000000828'
+    '9990000000000821'
     """
     body = "999000" + "".join(ch for ch in card_id if ch.isdigit()).zfill(9)[-9:]
     return next(body + d for d in "0123456789" if luhn_valid(body + d))
