@@ -3,6 +3,7 @@ labels and declines all interact; time gaps from zero (same instant) to weeks.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -108,9 +109,13 @@ def transactions(table: pa.Table) -> list[Transaction]:
 
 
 def live_run(
-    engine: Engine, history: pa.Table, start: int = 0
+    engine: Engine,
+    history: pa.Table,
+    start: int = 0,
+    before: Callable[[int, Transaction], None] | None = None,
 ) -> tuple[list[Decision], np.ndarray]:
-    """Rows ``start:`` through the live path; labels of earlier rows reported once due."""
+    """Rows ``start:`` through the live path; labels of earlier rows reported once due.
+    ``before(k, txn)`` runs before row ``k`` is decided."""
     txns = transactions(history)
     labels = [
         (r["fraud_reported_at"], r["txn_id"], r["merchant_id"], r["timestamp"])
@@ -123,6 +128,8 @@ def live_run(
         for rep, txn_id, merchant, ts in labels:
             if rep <= txn.timestamp and ts <= txn.timestamp:
                 engine.report_fraud(txn_id, merchant, rep, occurred_at=ts)
+        if before is not None:
+            before(k, txn)
         ev = engine.evaluate(txn)
         decisions.append(engine.decide(txn))
         engine.update(txn)

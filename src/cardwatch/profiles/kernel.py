@@ -23,6 +23,11 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
 
 Window membership: an earlier event at ``s`` is inside a window of length ``w`` at time ``t``
 when ``s > t - w``. Times are int64 microseconds since the Unix epoch, UTC.
+
+The logs stay bounded: :func:`compact_events` (and :func:`compact_declines`) move every tail past
+what has expired by a time ``t`` — the very steps the next update would take, in the same order,
+so every count and every floating-point sum comes out bit for bit as without it — and then drop
+the log entries no pointer reaches any more, i.e. everything older than the longest window.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ __all__ = [
     "N_CI",
     "N_MI",
     "apply_labels",
+    "compact_declines",
+    "compact_events",
     "decline_counts",
     "decline_push",
     "features_into",
@@ -541,3 +548,89 @@ def run_batch(  # type: ignore[no-untyped-def]
             amounts[i],
         )
     return p
+
+
+@njit(cache=True, nogil=True)
+def _shift(ptrs, cols, e0):  # type: ignore[no-untyped-def]
+    """Pointers (columns ``cols`` of ``ptrs``) after the log lost its first ``e0`` entries."""
+    for i in range(ptrs.shape[0]):
+        for j in cols:
+            if ptrs[i, j] >= 0:
+                ptrs[i, j] -= e0
+
+
+@njit(cache=True, nogil=True)
+def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ignore[no-untyped-def]
+    """Expire, for every card and merchant, the events no read at or after ``t`` can count,
+    then drop the events no pointer reaches any more. Returns how many were dropped.
+
+    A read at ``t' >= t`` would skip those events anyway, subtracting their amounts from the
+    stored sums in this same order; an entity whose every event expired loses its chain (tail
+    and last event -1), which is the state the next update expects of a new entity."""
+    e_end = meta[M_EVENTS]
+    e0 = e_end
+    for c in range(card_i.shape[0]):
+        for k in range(4):
+            p = card_i[c, CI_TAIL + k]
+            lim = t - _W[k]
+            while p >= 0 and ev_i[p, 0] <= lim:
+                card_i[c, CI_CNT + k] -= 1
+                card_f[c, CF_SUM + k] -= ev_amt[p]
+                p = ev_i[p, 1]
+            card_i[c, CI_TAIL + k] = p
+            if p >= 0:
+                e0 = min(e0, p)
+        if card_i[c, CI_TAIL + 3] < 0:
+            card_i[c, CI_LAST_EV] = -1
+    for m in range(merch_i.shape[0]):
+        for j in range(2):
+            p = merch_i[m, MI_TAIL + j]
+            lim = t - _W[_MERCH_WINDOWS[j]]
+            while p >= 0 and ev_i[p, 0] <= lim:
+                merch_i[m, MI_CNT + j] -= 1
+                p = ev_i[p, 2]
+            merch_i[m, MI_TAIL + j] = p
+            if p >= 0:
+                e0 = min(e0, p)
+        if merch_i[m, MI_TAIL + 1] < 0:
+            merch_i[m, MI_LAST_EV] = -1
+    if e0 == 0:
+        return 0
+    n = e_end - e0
+    for e in range(n):  # forward: the destination is below the source
+        ev_i[e, 0] = ev_i[e0 + e, 0]
+        ev_i[e, 1] = ev_i[e0 + e, 1]
+        ev_i[e, 2] = ev_i[e0 + e, 2]
+        ev_amt[e] = ev_amt[e0 + e]
+    _shift(ev_i[:n], (1, 2), e0)
+    _shift(card_i, (CI_LAST_EV, CI_TAIL, CI_TAIL + 1, CI_TAIL + 2, CI_TAIL + 3), e0)
+    _shift(merch_i, (MI_LAST_EV, MI_TAIL, MI_TAIL + 1), e0)
+    meta[M_EVENTS] = n
+    return e0
+
+
+@njit(cache=True, nogil=True)
+def compact_declines(card_dec, dec_i, meta, t):  # type: ignore[no-untyped-def]
+    """:func:`compact_events` for the declines log (one 24-hour window per card)."""
+    d_end = meta[M_DECL]
+    d0 = d_end
+    for c in range(card_dec.shape[0]):
+        p = card_dec[c, DC_TAIL]
+        while p >= 0 and dec_i[p, 0] <= t - _DAY:
+            card_dec[c, DC_CNT] -= 1
+            p = dec_i[p, 1]
+        card_dec[c, DC_TAIL] = p
+        if p >= 0:
+            d0 = min(d0, p)
+        else:
+            card_dec[c, DC_LAST] = -1
+    if d0 == 0:
+        return 0
+    n = d_end - d0
+    for d in range(n):
+        dec_i[d, 0] = dec_i[d0 + d, 0]
+        dec_i[d, 1] = dec_i[d0 + d, 1]
+    _shift(dec_i[:n], (1,), d0)
+    _shift(card_dec, (DC_LAST, DC_TAIL), d0)
+    meta[M_DECL] = n
+    return d0

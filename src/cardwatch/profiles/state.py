@@ -33,10 +33,12 @@ from cardwatch.profiles.features import (
 )
 from cardwatch.schema import Transaction
 
-__all__ = ["DEFAULT_ISSUER_COUNTRY", "DEFAULT_LABEL_DELAY_US", "ProfileState"]
+__all__ = ["COMPACT_SLACK_US", "DEFAULT_ISSUER_COUNTRY", "DEFAULT_LABEL_DELAY_US", "ProfileState"]
 
 DEFAULT_ISSUER_COUNTRY = "FR"
 DEFAULT_LABEL_DELAY_US = 7 * US_PER_DAY
+#: How far behind the latest event the state compacts its logs by itself.
+COMPACT_SLACK_US = US_PER_DAY
 _CHUNK = 1 << 16  # rows per kernel call: small enough to hand rows on early
 _NAN = float("nan")
 
@@ -111,17 +113,33 @@ class ProfileState:
 
     # ---- capacity ------------------------------------------------------------------------
 
-    def _reserve(self, events: int, declines: int = 0) -> None:
+    def _reserve(self, events: int, declines: int = 0, now_us: int | None = None) -> None:
         """Room for ``events`` more events and ``declines`` more declines, and for every code
-        assigned so far."""
+        assigned so far. A full log is first compacted (when ``now_us``, the earliest time any
+        later read can have, is known), and doubled only if that freed less than half of it:
+        the log holds about the longest window's events, not the whole history."""
         n_cards, n_merch = len(self.cards), len(self.merchants)
         self.card_i = _grown(self.card_i, n_cards, k.CI_MINUS_ONE)
         self.card_f = _grown(self.card_f, n_cards)
         self.card_dec = _grown(self.card_dec, n_cards, k.DC_MINUS_ONE)
         self.merch_i = _grown(self.merch_i, n_merch, k.MI_MINUS_ONE)
-        self.ev_i = _grown(self.ev_i, int(self.meta[k.M_EVENTS]) + events)
-        self.ev_amt = _grown(self.ev_amt, int(self.meta[k.M_EVENTS]) + events)
-        self.dec_i = _grown(self.dec_i, int(self.meta[k.M_DECL]) + declines)
+        need = int(self.meta[k.M_EVENTS]) + events
+        cap = self.ev_i.shape[0]
+        if need > cap and now_us is not None:
+            self._compact_events(now_us - COMPACT_SLACK_US)
+            need = int(self.meta[k.M_EVENTS]) + events
+            if need > cap // 2:
+                need = max(need, cap + 1)
+        self.ev_i = _grown(self.ev_i, need)
+        self.ev_amt = _grown(self.ev_amt, need)
+        need = int(self.meta[k.M_DECL]) + declines
+        cap = self.dec_i.shape[0]
+        if need > cap and now_us is not None:
+            self._compact_declines(now_us - COMPACT_SLACK_US)
+            need = int(self.meta[k.M_DECL]) + declines
+            if need > cap // 2:
+                need = max(need, cap + 1)
+        self.dec_i = _grown(self.dec_i, need)
         need = 2 * (int(self.meta[k.M_KEYS]) + 3 * events)
         if need > self.hkeys.shape[0]:
             size = self.hkeys.shape[0]
@@ -130,6 +148,22 @@ class ProfileState:
             new = np.full(size, -1, np.int64)
             k.rehash(self.hkeys, new)
             self.hkeys = new
+
+    def compact(self, t_us: int) -> None:
+        """Forget the events and declines that no read at or after ``t_us`` can count (those
+        older than the longest window before it). Invisible to every feature, bit for bit; the
+        state does it by itself when a log is full, a day (:data:`COMPACT_SLACK_US`) behind the
+        latest event, so that a slightly late authorisation still finds its windows whole."""
+        self._compact_events(t_us)
+        self._compact_declines(t_us)
+
+    def _compact_events(self, t_us: int) -> None:
+        k.compact_events(
+            self.card_i, self.card_f, self.merch_i, self.ev_i, self.ev_amt, self.meta, t_us
+        )
+
+    def _compact_declines(self, t_us: int) -> None:
+        k.compact_declines(self.card_dec, self.dec_i, self.meta, t_us)
 
     # ---- the live path -------------------------------------------------------------------
 
@@ -207,12 +241,12 @@ class ProfileState:
         mcc = MISSING if txn.mcc is None else self.mccs.code(txn.mcc)
         cc = txn.merchant_country
         country = MISSING if cc is None else self.countries.code(cc)
-        self._reserve(1, 1 if declined else 0)
+        t = to_us(txn.timestamp)
+        self._reserve(1, 1 if declined else 0, t)
         lat = _NAN if txn.merchant_lat is None else float(txn.merchant_lat)
         lon = _NAN if txn.merchant_lon is None else float(txn.merchant_lon)
         chan = MISSING if txn.channel is None else CHANNEL_CODES.get(txn.channel, MISSING)
         entry = MISSING if txn.entry_mode is None else ENTRY_CODES.get(txn.entry_mode, MISSING)
-        t = to_us(txn.timestamp)
         k.update_one(
             self.card_i,
             self.card_f,
@@ -322,7 +356,7 @@ class ProfileState:
         p = 0
         for start in range(0, n, _CHUNK):
             end = min(n, start + _CHUNK)
-            self._reserve(end - start)
+            self._reserve(end - start, 0, int(enc.ts[start]))
             s = slice(start, end)
             p = k.run_batch(
                 self.card_i,
@@ -360,7 +394,7 @@ class ProfileState:
     ) -> np.ndarray:
         """Each event's card declines in the 24 h before it, given which events were declined;
         with ``commit`` the declines are recorded in the state, else on a scratch copy."""
-        self._reserve(0, int(declined.sum()))
+        self._reserve(0, int(declined.sum()), int(ts[0]) if commit and ts.shape[0] else None)
         if commit:
             card_dec, dec_i, meta = self.card_dec, self.dec_i, self.meta
         else:
