@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cardwatch.model import FraudModel, compile_booster
-from cardwatch.model.compiled import _raw_row
+from cardwatch.model.compiled import _path_row, _raw_row
 
 from .conftest import random_rows
 
@@ -126,3 +126,15 @@ def test_lockstep_walks_equal_the_per_node_walk_bit_for_bit(params: dict[str, bo
     )
     expected = booster.predict(rows, raw_score=True)
     np.testing.assert_allclose(alone, expected, rtol=0, atol=1e-9)
+
+
+def test_path_contributions_of_the_lockstep_walk_equal_the_per_node_walk(
+    model: FraudModel,
+) -> None:
+    """Same credits, added in another order: equal to rounding, NaN rows included."""
+    forest = model.forest_
+    rows = random_rows(300, model.n_features_in_, seed=6)
+    rows[:150] = np.nan_to_num(rows[:150], nan=0.25, posinf=1e300, neginf=-1e300)
+    for r in rows:
+        expected = _path_row(r, forest.roots, forest.nodes, forest.means, forest.n_features)
+        np.testing.assert_allclose(forest.path_contributions(r), expected, rtol=0, atol=1e-12)
