@@ -88,7 +88,9 @@ class Scorer(Protocol):
 
     Rows hold :data:`cardwatch.profiles.FEATURE_NAMES` in order, or the scorer's own
     ``feature_names_in_`` (a subset, by name) when it has that attribute. ``score_batch`` must
-    give bit-for-bit the values of ``score`` on each row: replay equals live.
+    give bit-for-bit the values of ``score`` on each row: replay equals live. A replay calls
+    ``score_batch`` from several threads at once (on parts of the history, while the profile
+    kernel runs), so it must not change the scorer.
     """
 
     def score(self, x: np.ndarray) -> float: ...
@@ -524,8 +526,9 @@ class Engine:
 
     def evaluate(self, txn: Transaction) -> Evaluation:
         """Features, score, rule values and decision of ``txn``; changes no profile."""
-        self.state.advance(to_us(txn.timestamp))
-        x = self.state.features(txn)
+        t_us = to_us(txn.timestamp)
+        self.state.advance(t_us)
+        x = self.state.features(txn, t_us=t_us)
         xm = x if self._cols is None else x[self._cols]
         score = float(self.scorer.score(xm))
         ctl = self.controls.for_card(txn.card_id, txn.timestamp)

@@ -119,6 +119,14 @@ class ProfileState:
         later read can have, is known), and doubled only if that freed less than half of it:
         the log holds about the longest window's events, not the whole history."""
         n_cards, n_merch = len(self.cards), len(self.merchants)
+        if (  # the live path's usual case, checked first: nothing to grow
+            n_cards <= self.card_i.shape[0]
+            and n_merch <= self.merch_i.shape[0]
+            and self.meta[k.M_EVENTS] + events <= self.ev_i.shape[0]
+            and self.meta[k.M_DECL] + declines <= self.dec_i.shape[0]
+            and 2 * (self.meta[k.M_KEYS] + 3 * events) <= self.hkeys.shape[0]
+        ):
+            return
         self.card_i = _grown(self.card_i, n_cards, k.CI_MINUS_ONE)
         self.card_f = _grown(self.card_f, n_cards)
         self.card_dec = _grown(self.card_dec, n_cards, k.DC_MINUS_ONE)
@@ -197,10 +205,13 @@ class ProfileState:
             _, m = heapq.heappop(pending)
             self.merch_i[m, k.MI_FRAUD] += 1
 
-    def features(self, txn: Transaction, out: np.ndarray | None = None) -> np.ndarray:
+    def features(
+        self, txn: Transaction, out: np.ndarray | None = None, t_us: int | None = None
+    ) -> np.ndarray:
         """The features of ``txn`` from the state before it; changes nothing.
 
         Labels due by the transaction's time must have been counted (:meth:`advance`) first.
+        ``t_us``: the transaction's time in microseconds, when the caller has it already.
         """
         c, m, mcc, country, home, lat, lon, chan, entry = self._encode_one(txn)
         if out is None:
@@ -223,7 +234,7 @@ class ProfileState:
             lon,
             chan,
             entry,
-            to_us(txn.timestamp),
+            to_us(txn.timestamp) if t_us is None else t_us,
             float(txn.amount),
             out,
         )
