@@ -77,7 +77,7 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         seed: int = 0,
         num_threads: int = 1,
         target_false_decline_rate: float = 0.001,
-        target_challenge_rate: float = 0.01,
+        target_challenge_rate: float = 0.003,
         threshold_holdout: float = 0.2,
         lgb_params: Mapping[str, Any] | None = None,
     ) -> None:
