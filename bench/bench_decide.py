@@ -105,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
+    print(
+        f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(f"history: {s.history.num_rows:,} transactions; warm-up on {cut:,} rows: {warm:.2f} s")
     print(f"model: {args.trees} trees; decisions timed: {len(txns):,} ({non_approve} not approved)")
     print(f"decide(): median {med:.1f} µs, p99 {p99:.1f} µs")
