@@ -35,7 +35,7 @@ def train(
     ] = 0.001,
     challenge_rate: Annotated[
         float, typer.Option(help="Share of honest payments the challenge threshold may hit.")
-    ] = 0.01,
+    ] = 0.003,
     trees: Annotated[int, typer.Option(help="Boosting rounds.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the trees.")] = 0,
 ) -> None:
@@ -48,7 +48,11 @@ def train(
     moment = parse_time(as_of, "--as-of")
     if moment is None:
         with history.connect() as con:
-            moment = con.sql("SELECT max(timestamp) FROM transactions").fetchone()[0]
+            moment = (
+                con.sql("SELECT max(timestamp) AS t FROM transactions")
+                .to_arrow_table()["t"][0]
+                .as_py()
+            )
     t_end = parse_time(end, "--to") or moment
     with console.status("replaying history into profiles and training"):
         trained = train_model(
@@ -66,7 +70,7 @@ def train(
         title=f"model {trained.version}: {trained.rows:,} payments, "
         f"{trained.frauds:,} frauds known at {moment:%Y-%m-%d %H:%M}"
     )
-    table.add_column("held-out metric (last 20% of the window, in time)")
+    table.add_column("held-out metric (last 20% of the settled rows, in time)")
     table.add_column("value", justify="right")
     for name, value in trained.metrics.items():
         table.add_row(name, f"{value:.4f}" if isinstance(value, float) else f"{value:,}")
