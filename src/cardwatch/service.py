@@ -3,24 +3,34 @@ answer for every retry, and the cardholder told at once when a payment is stoppe
 
 Both wire adapters (HTTP and ISO 8583) call this and nothing else, so idempotency, durability and
 notification behave the same whichever way a payment arrives. The engine's profile state is one
-in-process object, so decide → store → update runs under a lock: the profiles then see payments
-in the order they were answered, which is the order a replay of the stored decisions sees them.
+in-process object, so decide → update runs under a lock, and the decisions are stored in that
+same order (one writer, group commit): the profiles see payments in the order they are stored,
+which is the order a replay of the stored decisions sees them. No answer leaves before the
+commit that holds its decision.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cardwatch.customer.outbox import notification_effects
 from cardwatch.engine import Engine
 from cardwatch.schema import Action, Decision, Reason, Transaction
 from cardwatch.store.base import Store
-from cardwatch.store.records import Label
+from cardwatch.store.records import Label, new_id
 
-__all__ = ["AuthorisationService", "Authorised", "utc_now"]
+__all__ = ["AuthorisationService", "Authorised", "GroupWriter", "Pending", "utc_now"]
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -35,8 +45,115 @@ class Authorised:
     replayed: bool = False
 
 
+class GroupWriter:
+    """One thread that stores decisions in the order they were submitted, committing together
+    those that arrived while the previous commit was under way (one fsync for all of them).
+
+    ``submit`` takes ``Store.record_decision``'s arguments and returns a future that is done
+    once the decision is committed: its result is what ``record_decision`` would have returned
+    (the stored decision, or the one stored earlier under the same key), its exception what it
+    would have raised. A store with ``record_decisions`` (the SQL store) writes a batch in one
+    transaction; any other store is called once per decision.
+    """
+
+    def __init__(self, store: Store, max_batch: int = 256) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: list[tuple[Mapping[str, Any], Future[Decision]]] = []
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, record: Mapping[str, Any]) -> Future[Decision]:
+        done: Future[Decision] = Future()
+        with self._ready:
+            self._queue.append((record, done))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="cardwatch-group-commit", daemon=True
+                )
+                self._thread.start()
+            self._ready.notify()
+        return done
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue:
+                    self._ready.wait()
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+            try:
+                results = self._write([record for record, _ in batch])
+            except BaseException as exc:  # the whole batch failed: each request fails with it
+                log.error("storing %d decisions failed: %s", len(batch), type(exc).__name__)
+                results = [exc] * len(batch)
+            for (_, done), result in zip(batch, results, strict=True):
+                with contextlib.suppress(InvalidStateError):  # cancelled by its caller
+                    if isinstance(result, BaseException):
+                        done.set_exception(result)
+                    else:
+                        done.set_result(result)
+
+    def _write(self, records: Sequence[Mapping[str, Any]]) -> list[Decision | BaseException]:
+        many = getattr(self.store, "record_decisions", None)
+        if many is not None:
+            return list(many(records))
+        results: list[Decision | BaseException] = []
+        for record in records:
+            try:
+                results.append(self.store.record_decision(**record))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+
+class Pending:
+    """An authorisation decided (or found) and on its way to the store: ``result()`` waits for
+    the commit in this thread, ``await wait()`` on an event loop without holding a thread."""
+
+    __slots__ = ("_committed", "_done", "_finish")
+
+    def __init__(
+        self,
+        committed: Future[Decision] | None,
+        done: Authorised | None,
+        finish: Callable[[Decision], Authorised] | None,
+    ) -> None:
+        self._committed = committed
+        self._done = done
+        self._finish = finish
+
+    def _answer(self, stored: Decision) -> Authorised:
+        if self._finish is None:  # waited for the first attempt under the same key
+            return Authorised(stored, replayed=True)
+        return self._finish(stored)
+
+    def result(self, timeout: float | None = None) -> Authorised:
+        if self._done is not None:
+            return self._done
+        assert self._committed is not None
+        return self._answer(self._committed.result(timeout))
+
+    async def wait(self) -> Authorised:
+        if self._done is not None:
+            return self._done
+        assert self._committed is not None
+        # Shielded: a caller that gives up (a network timeout) must not cancel the commit's
+        # future, which other attempts under the same key may be waiting for.
+        stored = await asyncio.shield(asyncio.wrap_future(self._committed))
+        return self._answer(stored)
+
+
 class AuthorisationService:
-    """Decide, store (with the notice and its links, atomically), then fold into the profiles."""
+    """Decide, fold into the profiles, store (with the notice and its links, atomically), answer.
+
+    Deciding and updating the profiles is quick and runs under a lock, one payment after the
+    other; storing is a commit (an fsync) and is shared: a writer thread commits the decisions
+    of concurrent requests together, in the order they were decided, and each request is
+    answered once the commit that holds its decision is done (group commit). A retry that
+    arrives while its first attempt is still being stored waits for that attempt and gets its
+    answer, so a key is decided once however the attempts interleave.
+    """
 
     def __init__(
         self,
@@ -48,6 +165,7 @@ class AuthorisationService:
         channel: str = "log",
         clock: Callable[[], datetime] = utc_now,
         on_decision: Callable[[Decision, float], None] | None = None,
+        max_batch: int = 256,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -57,6 +175,10 @@ class AuthorisationService:
         self.clock = clock
         self.on_decision = on_decision
         self._lock = threading.Lock()
+        self._writer = GroupWriter(store, max_batch=max_batch)
+        # Keys of the decisions taken but not yet committed, and their pending commit.
+        self._pending: dict[str, Future[Decision]] = {}
+        self._pending_lock = threading.Lock()
 
     def authorise(
         self,
@@ -68,13 +190,33 @@ class AuthorisationService:
         stand_in: bool = False,
     ) -> Authorised:
         """The decision on ``txn``; a retry (same idempotency or ISO key) gets the first answer."""
+        return self.begin_authorise(
+            txn,
+            idempotency_key=idempotency_key,
+            iso_key=iso_key,
+            card_label=card_label,
+            stand_in=stand_in,
+        ).result()
+
+    def begin_authorise(
+        self,
+        txn: Transaction,
+        *,
+        idempotency_key: str | None = None,
+        iso_key: str | None = None,
+        card_label: str | None = None,
+        stand_in: bool = False,
+    ) -> Pending:
+        """:meth:`authorise` up to the commit: the decision is taken (or found) and on its way
+        to the store; the answer is the returned :class:`Pending`'s, once committed. An
+        asynchronous adapter awaits ``Pending.wait()`` instead of holding a thread."""
         started = _perf()
         key = idempotency_key or f"txn:{txn.txn_id}"
-        with self._lock:
-            earlier = self.store.find_decision_by_key(idempotency_key=key, iso_key=iso_key)
-            if earlier is not None:
-                return Authorised(earlier, replayed=True)
+
+        def decide() -> tuple[Decision, dict[str, object]]:
             decision = self.engine.decide(txn)
+            if not decision.decision_id:
+                decision = dataclasses.replace(decision, decision_id=new_id("dec"))
             now = self.clock()
             effects = notification_effects(
                 decision,
@@ -85,46 +227,104 @@ class AuthorisationService:
                 channel=self.channel,
                 card_label=card_label,
             )
-            stored = self.store.record_decision(
-                decision, txn, key, iso_key, now=now, stand_in=stand_in, effects=effects
-            )
-            replayed = stored.decision_id != decision.decision_id
-            if not replayed:
-                self.engine.update(txn, stored)
-        if self.on_decision is not None and not replayed:
-            self.on_decision(stored, _perf() - started)
-        return Authorised(stored, replayed=replayed)
+            return decision, {"now": now, "stand_in": stand_in, "effects": effects}
+
+        return self._decide_once(txn, key, iso_key, decide, started)
 
     def advice(
         self, txn: Transaction, approved: bool, response_code: str, *, iso_key: str | None = None
     ) -> Authorised:
         """A decision the network took in stand-in: recorded and applied once, however often the
         advice is sent."""
+        return self.begin_advice(txn, approved, response_code, iso_key=iso_key).result()
+
+    def begin_advice(
+        self, txn: Transaction, approved: bool, response_code: str, *, iso_key: str | None = None
+    ) -> Pending:
+        """:meth:`advice` up to the commit (see :meth:`begin_authorise`)."""
         key = f"advice:{iso_key or txn.txn_id}"
         action = Action.APPROVE if approved else Action.DECLINE
-        decision = Decision(
-            txn_id=txn.txn_id,
-            action=action,
-            response_code=response_code,
-            score=0.0,
-            reasons=[Reason("stand_in", "Decided by the card network in stand-in.")],
-            decision_id=f"adv-{txn.txn_id}",
-        )
+
+        def decide() -> tuple[Decision, dict[str, object]]:
+            decision = Decision(
+                txn_id=txn.txn_id,
+                action=action,
+                response_code=response_code,
+                score=0.0,
+                reasons=[Reason("stand_in", "Decided by the card network in stand-in.")],
+                decision_id=f"adv-{txn.txn_id}",
+            )
+            return decision, {"now": self.clock(), "stand_in": True}
+
+        return self._decide_once(txn, key, iso_key, decide, None)
+
+    def _decide_once(
+        self,
+        txn: Transaction,
+        key: str,
+        iso_key: str | None,
+        decide: Callable[[], tuple[Decision, dict[str, object]]],
+        started: float | None,
+    ) -> Pending:
+        """Under the lock: the stored or pending answer to this key, else a new decision folded
+        into the profiles and handed to the writer."""
         with self._lock:
+            pending = self._pending_for(key, iso_key)
+            if pending is not None:
+                return Pending(pending, None, None)
             earlier = self.store.find_decision_by_key(idempotency_key=key, iso_key=iso_key)
             if earlier is not None:
-                return Authorised(earlier, replayed=True)
-            stored = self.store.record_decision(
-                decision, txn, key, iso_key, now=self.clock(), stand_in=True
+                return Pending(None, Authorised(earlier, replayed=True), None)
+            decision, options = decide()
+            # The next payment must see this one, so the profiles are updated now; the answer
+            # still waits for the commit. Should the commit fail, the request fails too and the
+            # profiles count a payment that was not answered, until they are rebuilt from the
+            # store at the next start.
+            self.engine.update(txn, decision)
+            committed = self._writer.submit(
+                {"decision": decision, "txn": txn, "idempotency_key": key, "iso_key": iso_key}
+                | options
             )
+            self._hold(committed, key, iso_key)
+
+        def fresh(stored: Decision) -> Authorised:
+            # Only another process racing for the same key (sharing PostgreSQL) can have won.
             replayed = stored.decision_id != decision.decision_id
-            if not replayed:
-                self.engine.update(txn, stored)
-        return Authorised(stored, replayed=replayed)
+            if self.on_decision is not None and started is not None and not replayed:
+                self.on_decision(stored, _perf() - started)
+            return Authorised(stored, replayed=replayed)
+
+        return Pending(committed, None, fresh)
+
+    def _pending_for(self, key: str | None, iso_key: str | None) -> Future[Decision] | None:
+        with self._pending_lock:
+            found = self._pending.get(key) if key is not None else None
+            if found is None and iso_key is not None:
+                found = self._pending.get(f"iso|{iso_key}")
+            return found
+
+    def _hold(self, committed: Future[Decision], key: str, iso_key: str | None) -> None:
+        """Keep the keys pending until their commit is done (committed or failed)."""
+        keys = [key] + ([f"iso|{iso_key}"] if iso_key is not None else [])
+        with self._pending_lock:
+            for k in keys:
+                self._pending[k] = committed
+
+        def release(_: Future[Decision]) -> None:
+            with self._pending_lock:
+                for k in keys:
+                    if self._pending.get(k) is committed:
+                        del self._pending[k]
+
+        committed.add_done_callback(release)
 
     def reverse(self, iso_key: str | None = None, idempotency_key: str | None = None) -> bool:
         """Mark the original decision reversed; False when there is none or it already was."""
         with self._lock:
+            pending = self._pending_for(idempotency_key, iso_key)
+            if pending is not None:  # the original is being stored: reverse it once it is
+                with contextlib.suppress(Exception):
+                    pending.result()
             original = self.store.find_decision_by_key(
                 idempotency_key=idempotency_key, iso_key=iso_key
             )

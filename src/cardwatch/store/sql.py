@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import Engine, Select, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +41,60 @@ __all__ = ["SqlStore", "open_store"]
 
 def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _by_key(idempotency: bool, iso: bool) -> Select[Any]:
+    d = t.decisions
+    conditions = []
+    if idempotency:
+        conditions.append(d.c.idempotency_key == bindparam("key"))
+    if iso:
+        conditions.append(d.c.iso_key == bindparam("iso"))
+    return select(d).where(or_(*conditions)).limit(1)
+
+
+# Built once: the idempotency lookup runs for every authorisation.
+_BY_KEY = {(a, b): _by_key(a, b) for a in (True, False) for b in (True, False) if a or b}
+
+
+def _decision_row(
+    decision: Decision,
+    txn: Transaction,
+    key: str,
+    iso_key: str | None,
+    now: datetime | None,
+    stand_in: bool | None,
+) -> tuple[Decision, dict[str, Any], datetime]:
+    """The decision as stored (its id given), its row, and when it was stored."""
+    stored = dataclasses.replace(
+        decision,
+        reasons=list(decision.reasons),
+        decision_id=decision.decision_id or new_id("dec"),
+    )
+    created = now or datetime.now(UTC)
+    row: dict[str, Any] = {
+        "decision_id": stored.decision_id,
+        "txn_id": txn.txn_id,
+        "card_id": txn.card_id,
+        "customer_id": txn.customer_id,
+        "merchant_id": txn.merchant_id,
+        "merchant_name": txn.merchant_name,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "timestamp": txn.timestamp,
+        "action": str(stored.action),
+        "response_code": stored.response_code,
+        "score": float(stored.score),
+        "reasons": [{"code": r.code, "message": r.message} for r in stored.reasons],
+        "idempotency_key": key,
+        "iso_key": iso_key,
+        "reversed": False,
+        "reversed_at": None,
+        "stand_in": bool(stand_in),
+        "created_at": created,
+        **{name: getattr(txn, name) for name in TXN_EXTRAS},
+    }
+    return stored, row, created
 
 
 class SqlStore(CasesMixin):
@@ -84,34 +138,7 @@ class SqlStore(CasesMixin):
         existing = self.find_decision_by_key(key, iso_key)
         if existing is not None:
             return existing
-        stored = dataclasses.replace(
-            decision,
-            reasons=list(decision.reasons),
-            decision_id=decision.decision_id or new_id("dec"),
-        )
-        created = now or datetime.now(UTC)
-        row: dict[str, Any] = {
-            "decision_id": stored.decision_id,
-            "txn_id": txn.txn_id,
-            "card_id": txn.card_id,
-            "customer_id": txn.customer_id,
-            "merchant_id": txn.merchant_id,
-            "merchant_name": txn.merchant_name,
-            "amount": txn.amount,
-            "currency": txn.currency,
-            "timestamp": txn.timestamp,
-            "action": str(stored.action),
-            "response_code": stored.response_code,
-            "score": float(stored.score),
-            "reasons": [{"code": r.code, "message": r.message} for r in stored.reasons],
-            "idempotency_key": key,
-            "iso_key": iso_key,
-            "reversed": False,
-            "reversed_at": None,
-            "stand_in": stand_in,
-            "created_at": created,
-            **{name: getattr(txn, name) for name in TXN_EXTRAS},
-        }
+        stored, row, created = _decision_row(decision, txn, key, iso_key, now, stand_in)
         try:
             with self._write() as conn:
                 conn.execute(insert(t.decisions).values(row))
@@ -124,6 +151,51 @@ class SqlStore(CasesMixin):
                 raise
             return winner
         return stored
+
+    def record_decisions(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> list[Decision | BaseException]:
+        """Several ``record_decision`` calls (each a mapping of its arguments) in one transaction:
+        one commit, one fsync, for all of them (group commit).
+
+        Each result is what its own ``record_decision`` call would have returned, or the
+        exception it would have raised. The batch is inserted at once without looking the keys
+        up first; should any insert fail (a key stored already, a duplicate within the batch, a
+        clashing link), nothing of the batch is kept and each decision is recorded on its own.
+        """
+        prepared = []
+        decisions, links, outbox, alerts = [], [], [], []
+        for r in records:
+            key = r.get("idempotency_key") or default_idempotency_key(r["txn"].txn_id)
+            stored, row, created = _decision_row(
+                r["decision"], r["txn"], key, r.get("iso_key"), r.get("now"), r.get("stand_in")
+            )
+            prepared.append(stored)
+            decisions.append(row)
+            effects: Effects | None = r.get("effects")
+            if effects is not None:
+                links += [as_row(x) for x in effects.links]
+                outbox += [self._outbox_row(d, created) for d in effects.outbox]
+                alerts += [as_row(a) for a in effects.alerts]
+        try:
+            with self._write() as conn:
+                for table, rows in (
+                    (t.decisions, decisions),
+                    (t.links, links),
+                    (t.outbox, outbox),
+                    (t.alerts, alerts),
+                ):
+                    if rows:
+                        conn.execute(insert(table), rows)
+        except IntegrityError:
+            results: list[Decision | BaseException] = []
+            for r in records:
+                try:
+                    results.append(self.record_decision(**r))
+                except Exception as exc:
+                    results.append(exc)
+            return results
+        return list(prepared)
 
     def _insert_effects(self, conn: Connection, effects: Effects, now: datetime) -> None:
         if effects.links:
@@ -160,15 +232,11 @@ class SqlStore(CasesMixin):
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None
     ) -> Decision | None:
-        conditions = []
-        if idempotency_key is not None:
-            conditions.append(t.decisions.c.idempotency_key == idempotency_key)
-        if iso_key is not None:
-            conditions.append(t.decisions.c.iso_key == iso_key)
-        if not conditions:
+        if idempotency_key is None and iso_key is None:
             return None
+        query = _BY_KEY[(idempotency_key is not None, iso_key is not None)]
         with self._read() as conn:
-            row = conn.execute(select(t.decisions).where(or_(*conditions)).limit(1)).first()
+            row = conn.execute(query, {"key": idempotency_key, "iso": iso_key}).first()
         return _decision(row._mapping) if row is not None else None
 
     def decision_record(self, decision_id: str) -> DecisionRecord | None:
