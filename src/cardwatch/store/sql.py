@@ -10,11 +10,12 @@ link is consumed and an outbox message claimed by a conditional UPDATE whose row
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -43,18 +44,30 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
-def _by_key(idempotency: bool, iso: bool) -> Select[Any]:
-    d = t.decisions
-    conditions = []
-    if idempotency:
-        conditions.append(d.c.idempotency_key == bindparam("key"))
-    if iso:
-        conditions.append(d.c.iso_key == bindparam("iso"))
-    return select(d).where(or_(*conditions)).limit(1)
+_BY_KEY_SQL: dict[tuple[str, str, bool, bool], tuple[str, tuple[str, ...] | None]] = {}
 
 
-# Built once: the idempotency lookup runs for every authorisation.
-_BY_KEY = {(a, b): _by_key(a, b) for a in (True, False) for b in (True, False) if a or b}
+def _by_key_sql(engine: Engine, idempotency: bool, iso: bool) -> tuple[str, tuple[str, ...] | None]:
+    """The idempotency lookup as the driver's SQL and its parameter order (None: by name),
+    compiled once per dialect and shape."""
+    dialect = engine.dialect
+    shape = (dialect.name, dialect.driver, idempotency, iso)
+    found = _BY_KEY_SQL.get(shape)
+    if found is None:
+        d = t.decisions
+        conditions = []
+        if idempotency:
+            conditions.append(d.c.idempotency_key == bindparam("key"))
+        if iso:
+            conditions.append(d.c.iso_key == bindparam("iso"))
+        # Both keys are unique: at most two rows, and the first is the answer (no LIMIT).
+        query = select(
+            d.c.decision_id, d.c.txn_id, d.c.action, d.c.response_code, d.c.score, d.c.reasons
+        ).where(or_(*conditions))
+        compiled = query.compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        found = _BY_KEY_SQL[shape] = (str(compiled), order)
+    return found
 
 
 def _decision_row(
@@ -232,12 +245,36 @@ class SqlStore(CasesMixin):
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None
     ) -> Decision | None:
+        # Every authorisation asks this first, and nearly always of a new key: one SELECT on a
+        # pooled DBAPI connection, without SQLAlchemy's per-statement work (a read on its own
+        # needs no transaction; the pool rolls back whatever the driver opened).
         if idempotency_key is None and iso_key is None:
             return None
-        query = _BY_KEY[(idempotency_key is not None, iso_key is not None)]
-        with self._read() as conn:
-            row = conn.execute(query, {"key": idempotency_key, "iso": iso_key}).first()
-        return _decision(row._mapping) if row is not None else None
+        sql, order = _by_key_sql(self.engine, idempotency_key is not None, iso_key is not None)
+        values = {"key": idempotency_key, "iso": iso_key}
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, [values[n] for n in order] if order is not None else values)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()
+        if row is None:
+            return None
+        decision_id, txn_id, action, code, score, reasons = row
+        if isinstance(reasons, str | bytes):
+            reasons = json.loads(reasons)
+        return Decision(
+            txn_id=txn_id,
+            action=Action(action),
+            response_code=code,
+            score=float(score),
+            reasons=[Reason(r["code"], r["message"]) for r in reasons],
+            decision_id=decision_id,
+        )
 
     def decision_record(self, decision_id: str) -> DecisionRecord | None:
         with self._read() as conn:
