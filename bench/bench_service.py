@@ -93,6 +93,11 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="run the service's event loop on uvloop (not what 'cardwatch serve' does today)",
     )
+    p.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() after the service is built (not what 'cardwatch serve' does today)",
+    )
     p.add_argument("--keep-db", action="store_true", help="keep the decisions of earlier runs")
     return p.parse_args(argv)
 
@@ -183,7 +188,13 @@ class SimulatedClock:
 
 
 def serve(
-    pipe: Connection, home: str, start: datetime, real: float, keep_db: bool, uvloop: bool
+    pipe: Connection,
+    home: str,
+    start: datetime,
+    real: float,
+    keep_db: bool,
+    uvloop: bool,
+    gc_freeze: bool = False,
 ) -> None:
     """Child process: ``build`` + ``serve_all`` until the parent says stop."""
     import logging
@@ -202,6 +213,11 @@ def serve(
     http_port, iso_port = _free_port(), _free_port()
     clock = SimulatedClock(start, real)
     running = build(ws, base_url=f"http://{HOST}:{http_port}", clock=clock)
+    if gc_freeze:  # what was built stays: no full collection walks it again
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -509,7 +525,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = mp.get_context("spawn")
     child = ctx.Process(
         target=serve,
-        args=(child_end, str(home), clock.start, clock.real, args.keep_db, args.uvloop),
+        args=(
+            child_end,
+            str(home),
+            clock.start,
+            clock.real,
+            args.keep_db,
+            args.uvloop,
+            args.gc_freeze,
+        ),
     )
     started = time.perf_counter()
     child.start()
@@ -573,7 +597,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"cpus {os.cpu_count()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     extras = [m for m in ("httptools", "uvloop") if importlib.util.find_spec(m)]
-    loop = "uvloop" if args.uvloop else "asyncio"
+    loop = ("uvloop" if args.uvloop else "asyncio") + (", gc.freeze()" if args.gc_freeze else "")
     print(
         f"service: build + serve_all in a child process (uvicorn, ISO 8583 listener, outbox "
         f"worker), SQLite WAL synchronous=FULL; event loop {loop}, installed: "
