@@ -576,6 +576,12 @@ class Engine:
         declined = decision is not None and decision.response_code != ResponseCode.APPROVED
         self.state.update(txn, declined)
 
+    def reverse(self, txn_id: str) -> bool:
+        """The acquirer reversed ``txn_id`` (0400/0420): it stops counting in the velocity
+        windows (see :meth:`ProfileState.revert` for what stays). False when the payment is
+        unknown to the profiles, too old to be in their log, or already reversed."""
+        return self.state.revert(txn_id)
+
     def report_fraud(
         self,
         txn_id: str,

@@ -15,14 +15,20 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
 - ``card_i`` int64 [cards, N_CI], ``card_f`` float64 [cards, N_CF]: per card (columns ``CI_*``,
   ``CF_*``); ``merch_i`` int64 [merchants, N_MI]; ``card_dec`` int64 [cards, 3]: the chain of the
   card's declines (challenges and declines by cardwatch).
-- ``ev_i`` int64 [events, 3] (time, next event of the card, next event of the merchant) and
-  ``ev_amt``; ``dec_i`` int64 [declines, 2] (time, next decline of the card).
+- ``ev_i`` int64 [events, 4] (time, next event of the card, next event of the merchant,
+  reverted flag) and ``ev_amt``; ``dec_i`` int64 [declines, 3] (time, next decline of the card,
+  reverted flag).
 - ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
   (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
 - ``meta``: counters (events, declines, keys in the hash set).
 
 Window membership: an earlier event at ``s`` is inside a window of length ``w`` at time ``t``
 when ``s > t - w``. Times are int64 microseconds since the Unix epoch, UTC.
+
+Reversals (:func:`revert_event`, :func:`revert_decline`): a reverted entry stays in its chains,
+so that no predecessor has to be found (a large merchant's chain is long), but it is taken out
+of every count and sum that holds it at once and flagged; every walk that expires entries steps
+over a flagged one without subtracting it again.
 
 The logs stay bounded: :func:`compact_events` (and :func:`compact_declines`) move every tail past
 what has expired by a time ``t`` — the very steps the next update would take, in the same order,
@@ -50,6 +56,8 @@ __all__ = [
     "decline_push",
     "features_into",
     "rehash",
+    "revert_decline",
+    "revert_event",
     "run_batch",
     "update_one",
 ]
@@ -277,8 +285,9 @@ def features_into(  # type: ignore[no-untyped-def]
             p = card_i[c, CI_TAIL + k]
             lim = t - _W[k]
             while p >= 0 and ev_i[p, 0] <= lim:
-                cnt -= 1
-                s -= ev_amt[p]
+                if ev_i[p, 3] == 0:
+                    cnt -= 1
+                    s -= ev_amt[p]
                 p = ev_i[p, 1]
             if cnt == 0:
                 s = 0.0
@@ -315,7 +324,8 @@ def features_into(  # type: ignore[no-untyped-def]
         dcnt = card_dec[c, DC_CNT]
         p = card_dec[c, DC_TAIL]
         while p >= 0 and dec_i[p, 0] <= t - _DAY:
-            dcnt -= 1
+            if dec_i[p, 2] == 0:
+                dcnt -= 1
             p = dec_i[p, 1]
         out[F_DECL] = dcnt
     if m >= 0:
@@ -325,7 +335,8 @@ def features_into(  # type: ignore[no-untyped-def]
             p = merch_i[m, MI_TAIL + j]
             lim = t - _W[k]
             while p >= 0 and ev_i[p, 0] <= lim:
-                cnt -= 1
+                if ev_i[p, 3] == 0:
+                    cnt -= 1
                 p = ev_i[p, 2]
             out[F_M24 + j] = cnt
         total = merch_i[m, MI_TOTAL]
@@ -362,14 +373,16 @@ def update_one(  # type: ignore[no-untyped-def]
     ev_i[e, 0] = t
     ev_i[e, 1] = -1
     ev_i[e, 2] = -1
+    ev_i[e, 3] = 0
     ev_amt[e] = amount
     # card windows: drop what expired, then append
     for k in range(4):
         p = card_i[c, CI_TAIL + k]
         lim = t - _W[k]
         while p >= 0 and ev_i[p, 0] <= lim:
-            card_i[c, CI_CNT + k] -= 1
-            card_f[c, CF_SUM + k] -= ev_amt[p]
+            if ev_i[p, 3] == 0:
+                card_i[c, CI_CNT + k] -= 1
+                card_f[c, CF_SUM + k] -= ev_amt[p]
             p = ev_i[p, 1]
         if card_i[c, CI_CNT + k] == 0:
             card_f[c, CF_SUM + k] = 0.0
@@ -388,7 +401,8 @@ def update_one(  # type: ignore[no-untyped-def]
         p = merch_i[m, MI_TAIL + j]
         lim = t - _W[k]
         while p >= 0 and ev_i[p, 0] <= lim:
-            merch_i[m, MI_CNT + j] -= 1
+            if ev_i[p, 3] == 0:
+                merch_i[m, MI_CNT + j] -= 1
             p = ev_i[p, 2]
         if p < 0:
             p = e
@@ -430,9 +444,11 @@ def decline_push(card_dec, dec_i, meta, c, t):  # type: ignore[no-untyped-def]
     meta[M_DECL] = d + 1
     dec_i[d, 0] = t
     dec_i[d, 1] = -1
+    dec_i[d, 2] = 0
     p = card_dec[c, DC_TAIL]
     while p >= 0 and dec_i[p, 0] <= t - _DAY:
-        card_dec[c, DC_CNT] -= 1
+        if dec_i[p, 2] == 0:
+            card_dec[c, DC_CNT] -= 1
         p = dec_i[p, 1]
     if p < 0:
         p = d
@@ -454,7 +470,8 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
         cnt = card_dec[c, DC_CNT]
         p = card_dec[c, DC_TAIL]
         while p >= 0 and dec_i[p, 0] <= t - _DAY:
-            cnt -= 1
+            if dec_i[p, 2] == 0:
+                cnt -= 1
             p = dec_i[p, 1]
         out[i] = cnt
         if declined[i]:
@@ -551,6 +568,44 @@ def run_batch(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def revert_event(card_i, card_f, merch_i, ev_i, ev_amt, c, m, e):  # type: ignore[no-untyped-def]
+    """Take event ``e`` (of card ``c`` and merchant ``m``) out of every window that still counts
+    it, and flag it so that no later expiry subtracts it again. False when already reverted.
+
+    A window counts ``e`` exactly when its tail is at or before ``e``: chains run in log order,
+    and the tail is the oldest event the window held at the entity's last update. An event the
+    window has expired already is left alone (its contribution is gone)."""
+    if ev_i[e, 3] != 0:
+        return False
+    ev_i[e, 3] = 1
+    a = ev_amt[e]
+    for k in range(4):
+        p = card_i[c, CI_TAIL + k]
+        if 0 <= p <= e:
+            card_i[c, CI_CNT + k] -= 1
+            card_f[c, CF_SUM + k] -= a
+            if card_i[c, CI_CNT + k] == 0:
+                card_f[c, CF_SUM + k] = 0.0
+    for j in range(2):
+        p = merch_i[m, MI_TAIL + j]
+        if 0 <= p <= e:
+            merch_i[m, MI_CNT + j] -= 1
+    return True
+
+
+@njit(cache=True, nogil=True)
+def revert_decline(card_dec, dec_i, c, d):  # type: ignore[no-untyped-def]
+    """:func:`revert_event` for decline ``d`` of card ``c`` (its 24-hour window)."""
+    if dec_i[d, 2] != 0:
+        return False
+    dec_i[d, 2] = 1
+    p = card_dec[c, DC_TAIL]
+    if 0 <= p <= d:
+        card_dec[c, DC_CNT] -= 1
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _shift(ptrs, cols, e0):  # type: ignore[no-untyped-def]
     """Pointers (columns ``cols`` of ``ptrs``) after the log lost its first ``e0`` entries."""
     for i in range(ptrs.shape[0]):
@@ -574,8 +629,9 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
             p = card_i[c, CI_TAIL + k]
             lim = t - _W[k]
             while p >= 0 and ev_i[p, 0] <= lim:
-                card_i[c, CI_CNT + k] -= 1
-                card_f[c, CF_SUM + k] -= ev_amt[p]
+                if ev_i[p, 3] == 0:
+                    card_i[c, CI_CNT + k] -= 1
+                    card_f[c, CF_SUM + k] -= ev_amt[p]
                 p = ev_i[p, 1]
             card_i[c, CI_TAIL + k] = p
             if p >= 0:
@@ -587,7 +643,8 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
             p = merch_i[m, MI_TAIL + j]
             lim = t - _W[_MERCH_WINDOWS[j]]
             while p >= 0 and ev_i[p, 0] <= lim:
-                merch_i[m, MI_CNT + j] -= 1
+                if ev_i[p, 3] == 0:
+                    merch_i[m, MI_CNT + j] -= 1
                 p = ev_i[p, 2]
             merch_i[m, MI_TAIL + j] = p
             if p >= 0:
@@ -601,6 +658,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         ev_i[e, 0] = ev_i[e0 + e, 0]
         ev_i[e, 1] = ev_i[e0 + e, 1]
         ev_i[e, 2] = ev_i[e0 + e, 2]
+        ev_i[e, 3] = ev_i[e0 + e, 3]
         ev_amt[e] = ev_amt[e0 + e]
     _shift(ev_i[:n], (1, 2), e0)
     _shift(card_i, (CI_LAST_EV, CI_TAIL, CI_TAIL + 1, CI_TAIL + 2, CI_TAIL + 3), e0)
@@ -617,7 +675,8 @@ def compact_declines(card_dec, dec_i, meta, t):  # type: ignore[no-untyped-def]
     for c in range(card_dec.shape[0]):
         p = card_dec[c, DC_TAIL]
         while p >= 0 and dec_i[p, 0] <= t - _DAY:
-            card_dec[c, DC_CNT] -= 1
+            if dec_i[p, 2] == 0:
+                card_dec[c, DC_CNT] -= 1
             p = dec_i[p, 1]
         card_dec[c, DC_TAIL] = p
         if p >= 0:
@@ -630,6 +689,7 @@ def compact_declines(card_dec, dec_i, meta, t):  # type: ignore[no-untyped-def]
     for d in range(n):
         dec_i[d, 0] = dec_i[d0 + d, 0]
         dec_i[d, 1] = dec_i[d0 + d, 1]
+        dec_i[d, 2] = dec_i[d0 + d, 2]
     _shift(dec_i[:n], (1,), d0)
     _shift(card_dec, (DC_LAST, DC_TAIL), d0)
     meta[M_DECL] = n

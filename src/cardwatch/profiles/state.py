@@ -14,6 +14,7 @@ the features of any transaction at or after that instant are read.
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
@@ -81,14 +82,20 @@ class ProfileState:
         self.card_f = np.zeros((64, k.N_CF), np.float64)
         self.card_dec = _grown(np.zeros((0, 3), np.int64), 64, k.DC_MINUS_ONE)
         self.merch_i = _grown(np.zeros((0, k.N_MI), np.int64), 64, k.MI_MINUS_ONE)
-        self.ev_i = np.zeros((64, 3), np.int64)
+        self.ev_i = np.zeros((64, 4), np.int64)
         self.ev_amt = np.zeros(64, np.float64)
-        self.dec_i = np.zeros((64, 2), np.int64)
+        self.dec_i = np.zeros((64, 3), np.int64)
         self.hkeys = np.full(1024, -1, np.int64)
         self.meta = np.zeros(4, np.int64)
         self._pending: list[tuple[int, int]] = []  # (reported_at µs, merchant code)
         self._labelled: set[str] = set()
         self._row = np.zeros(N_FEATURES, np.float64)
+        # Live events still in the log, for :meth:`revert`: txn_id -> (event number, card,
+        # merchant, decline number or -1), numbered since the state began; the logs' first
+        # entries are numbers ``_ev_base`` and ``_dec_base`` (compaction drops the entries below).
+        self._by_txn: OrderedDict[str, tuple[int, int, int, int]] = OrderedDict()
+        self._ev_base = 0
+        self._dec_base = 0
         if cards is not None:
             self.set_cards(cards)
 
@@ -166,12 +173,17 @@ class ProfileState:
         self._compact_declines(t_us)
 
     def _compact_events(self, t_us: int) -> None:
-        k.compact_events(
-            self.card_i, self.card_f, self.merch_i, self.ev_i, self.ev_amt, self.meta, t_us
+        self._ev_base += int(
+            k.compact_events(
+                self.card_i, self.card_f, self.merch_i, self.ev_i, self.ev_amt, self.meta, t_us
+            )
         )
+        by_txn = self._by_txn  # in event order: the dropped events are at the front
+        while by_txn and next(iter(by_txn.values()))[0] < self._ev_base:
+            by_txn.popitem(last=False)
 
     def _compact_declines(self, t_us: int) -> None:
-        k.compact_declines(self.card_dec, self.dec_i, self.meta, t_us)
+        self._dec_base += int(k.compact_declines(self.card_dec, self.dec_i, self.meta, t_us))
 
     # ---- the live path -------------------------------------------------------------------
 
@@ -258,6 +270,7 @@ class ProfileState:
         lon = _NAN if txn.merchant_lon is None else float(txn.merchant_lon)
         chan = MISSING if txn.channel is None else CHANNEL_CODES.get(txn.channel, MISSING)
         entry = MISSING if txn.entry_mode is None else ENTRY_CODES.get(txn.entry_mode, MISSING)
+        e = self._ev_base + int(self.meta[k.M_EVENTS])
         k.update_one(
             self.card_i,
             self.card_f,
@@ -277,8 +290,54 @@ class ProfileState:
             t,
             float(txn.amount),
         )
+        d = -1
         if declined:
+            d = self._dec_base + int(self.meta[k.M_DECL])
             k.decline_push(self.card_dec, self.dec_i, self.meta, c, t)
+        self._by_txn.pop(txn.txn_id, None)  # a reused id: the latest event is the one kept
+        self._by_txn[txn.txn_id] = (e, c, m, d)
+
+    def revert(self, txn_id: str) -> bool:
+        """Undo a reversed payment's (0400/0420) effect on the velocity windows: it no longer
+        counts in its card's and merchant's window counts and amount sums, nor in the card's
+        declines of the last 24 hours if it was declined. The next payment's window features are
+        those it would have had without it (counts exactly, sums up to floating-point rounding:
+        a sum cannot be rewound bit for bit), and no later expiry subtracts it a second time.
+
+        What stays, because the card really was presented there and then: the "first time"
+        merchant, category and country sets and the merchant's distinct cards, the card's usual
+        amount (log mean and variance), its attempts ever, hour-of-day habits, time of the last
+        attempt, last card-present place and "used chip". The merchant's attempts ever (the
+        fraud rate's denominator) stay too.
+
+        Only payments fed by :meth:`update` whose event is still in the log (about the longest
+        window plus a day) can be reverted; False for any other id, and for one already reverted.
+
+        >>> from datetime import UTC, datetime
+        >>> state = ProfileState()
+        >>> state.update(Transaction("t1", datetime(2024, 3, 1, tzinfo=UTC), "c1", 9.5, "m1"))
+        >>> state.revert("t1"), state.revert("t1"), state.revert("t2")
+        (True, False, False)
+        """
+        found = self._by_txn.pop(txn_id, None)
+        if found is None:
+            return False
+        e, c, m, d = found
+        done = bool(
+            k.revert_event(
+                self.card_i,
+                self.card_f,
+                self.merch_i,
+                self.ev_i,
+                self.ev_amt,
+                c,
+                m,
+                e - self._ev_base,
+            )
+        )
+        if done and d >= self._dec_base:
+            k.revert_decline(self.card_dec, self.dec_i, c, d - self._dec_base)
+        return done
 
     def report_fraud(
         self,
