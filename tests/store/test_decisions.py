@@ -203,3 +203,9 @@ def test_decided_transactions_keep_every_profile_field(store) -> None:  # type: 
     assert [t.txn_id for t in got] == ["t0", "t1", "t2"]
     assert got[1] == txns[1]
     assert [t.txn_id for t in store.decided_transactions(after=txns[0].timestamp)] == ["t1", "t2"]
+    store.mark_reversed(decision_id_of(store, "t1"), txns[2].timestamp)
+    assert [t.txn_id for t in store.decided_transactions()] == ["t0", "t2"]  # reversed: gone
+
+
+def decision_id_of(store, txn_id: str) -> str:  # type: ignore[no-untyped-def]
+    return store.find_decision_by_key(idempotency_key=f"txn:{txn_id}").decision_id

@@ -125,7 +125,11 @@ class MemoryStore:
 
     def decided_transactions(self, after: datetime | None = None) -> list[Transaction]:
         with self._lock:
-            txns = [t for t in self._txns.values() if after is None or t.timestamp > _utc(after)]
+            txns = [
+                t
+                for d, t in self._txns.items()
+                if (after is None or t.timestamp > _utc(after)) and not self._decisions[d].reversed
+            ]
         return sorted(txns, key=lambda t: (t.timestamp, t.txn_id))
 
     def find_decision_by_key(

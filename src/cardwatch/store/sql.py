@@ -219,10 +219,10 @@ class SqlStore(CasesMixin):
             conn.execute(insert(t.alerts), [as_row(a) for a in effects.alerts])
 
     def decided_transactions(self, after: datetime | None = None) -> list[Transaction]:
-        """The transactions decided live (after ``after``), in time order: with history, what
-        the profiles are rebuilt from after a restart."""
+        """The transactions decided live (after ``after``) and not reversed, in time order: with
+        history, what the profiles are rebuilt from after a restart."""
         d = t.decisions
-        query = select(d).order_by(d.c.timestamp, d.c.txn_id)
+        query = select(d).where(d.c.reversed.is_(False)).order_by(d.c.timestamp, d.c.txn_id)
         if after is not None:
             query = query.where(d.c.timestamp > after)
         with self.engine.connect() as conn:
