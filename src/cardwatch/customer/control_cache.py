@@ -1,9 +1,10 @@
 """``StoreControls``: the engine's ``Controls``, read from the store through a small cache.
 
-Nearly every authorisation asks for its card's controls and nearly every card has none, so each
-card's full list (empty included) is kept in process for a few seconds. Changes made through this
-object drop the card's entry at once; the time limit bounds how long a change made by another
-process (another service worker sharing PostgreSQL) can go unseen.
+Nearly every authorisation asks for its card's controls and nearly every card has none, so the
+set of cards that have any is kept in process (one query every few seconds), a card outside it
+is answered without the store, and each other card's list is kept for a few seconds. Changes
+made through this object drop the card's entry at once; the time limit bounds how long a change
+made by another process (another service worker sharing PostgreSQL) can go unseen.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class StoreControls:
         self._lock = threading.Lock()
         # Bumped by every invalidation, so that a load that raced with a change is not cached.
         self._generation = 0
+        self._with: set[str] = set()
+        self._with_loaded = float("-inf")
 
     def controls_for(self, card_id: str, at: datetime) -> CardControls:
         return CardControls(card_id, active_controls(self._all(card_id), at))
@@ -46,6 +49,8 @@ class StoreControls:
     def add(self, control: Control) -> Control:
         """Store a new control and forget the card's cached list."""
         self.store.add_control(control)
+        with self._lock:
+            self._with.add(control.card_id)
         self.invalidate(control.card_id)
         return control
 
@@ -61,11 +66,22 @@ class StoreControls:
             self._generation += 1
             if card_id is None:
                 self._cache.clear()
+                self._with_loaded = float("-inf")
             else:
                 self._cache.pop(card_id, None)
 
     def _all(self, card_id: str) -> tuple[Control, ...]:
         now = self.clock()
+        if now - self._with_loaded >= self.ttl_seconds:
+            with self._lock:
+                generation = self._generation
+            cards = self.store.cards_with_controls()
+            with self._lock:
+                # A control added while the query ran must not drop out of the set.
+                self._with = cards if generation == self._generation else cards | self._with
+                self._with_loaded = now
+        if card_id not in self._with:
+            return ()
         with self._lock:
             hit = self._cache.get(card_id)
             if hit is not None and now - hit[0] < self.ttl_seconds:

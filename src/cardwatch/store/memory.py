@@ -270,6 +270,10 @@ class MemoryStore:
             control.revoked_at = _utc(at)
             return True
 
+    def cards_with_controls(self) -> set[str]:
+        with self._lock:
+            return {c.card_id for c in self._controls.values() if c.revoked_at is None}
+
     def controls_of(self, card_id: str) -> list[Control]:
         with self._lock:
             mine = [c for c in self._controls.values() if c.card_id == card_id]

@@ -441,6 +441,13 @@ class SqlStore(CasesMixin):
             )
         return result.rowcount == 1
 
+    def cards_with_controls(self) -> set[str]:
+        """Every card with a control not revoked: the few an authorisation must look up."""
+        c = t.controls.c
+        query = select(c.card_id).where(c.revoked_at.is_(None)).distinct()
+        with self._read() as conn:
+            return {row[0] for row in conn.execute(query)}
+
     def controls_of(self, card_id: str) -> list[Control]:
         c = t.controls.c
         query = select(t.controls).where(c.card_id == card_id).order_by(c.created_at, c.control_id)
