@@ -9,6 +9,7 @@ One function builds the parts for ``train``, ``replay``, the rules backtest, the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,6 +105,7 @@ def train_model(
     created_at: datetime,
     *,
     label_settle: timedelta = LABEL_SETTLE,
+    on_stage: Callable[[str], None] | None = None,
     **params: Any,
 ) -> Trained:
     """Train on payments in [start, end) with the labels reported by ``as_of``; store a version.
@@ -118,10 +120,14 @@ def train_model(
     those frauds as honest payments to spare and land far too high, while the trees still gain
     from the newest payments (a breach's first frauds are the ones worth learning).
     """
+    stage = on_stage or (lambda _: None)
     history = History(ws)
+    stage("reading history")
     table = history.table(end=end)
+    stage(f"replaying {table.num_rows:,} payments into profiles")
     frame = feature_frame(table, history.cards(), as_of=as_of)
     frame = _between(frame, start, end)
+    stage(f"training trees on {frame.num_rows:,} payments")
     if frame.num_rows == 0:
         raise ValueError("no transactions in the training window")
     X = np.column_stack([frame.column(f).to_numpy() for f in MODEL_FEATURES]).astype(np.float64)
@@ -137,6 +143,8 @@ def train_model(
         model.fit(X[train], y[train], list(MODEL_FEATURES), X_valid=X[hold], y_valid=y[hold])
     days = frame.column("timestamp").to_numpy()[hold].astype("datetime64[D]")
     from cardwatch.model import evaluate
+
+    stage("measuring on the held-out payments")
 
     metrics = evaluate(
         days, frame.column("card_id").to_numpy()[hold], model.predict_proba(X[hold]), y[hold]
@@ -176,13 +184,20 @@ def _settled_holdout(frame: pa.Table, settled_before: datetime, share: float) ->
 
 
 def replay_workspace(
-    ws: Workspace, start: datetime | None, end: datetime | None, parts: EngineParts | None = None
+    ws: Workspace,
+    start: datetime | None,
+    end: datetime | None,
+    parts: EngineParts | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> pa.Table:
     """``cardwatch replay``: the engine's decisions on history in [start, end), profiles warmed
     on everything before."""
+    stage = on_stage or (lambda _: None)
     history = History(ws)
     parts = parts or engine_parts(ws)
+    stage("reading history")
     table = history.table(end=end)
+    stage(f"deciding {table.num_rows:,} payments")
     decisions = replay(table, parts.cards, parts.scorer, parts.rules, parts.policy)
     if start is None:
         return decisions

@@ -4,7 +4,8 @@ console, and progress bars."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -24,7 +25,7 @@ from rich.progress import (
 from cardwatch.pan import mask_pans_in
 from cardwatch.workspace import Workspace
 
-__all__ = ["Home", "app", "console", "open_workspace", "progress", "track"]
+__all__ = ["Home", "app", "console", "open_workspace", "progress", "stages", "track"]
 
 T = TypeVar("T")
 
@@ -83,6 +84,24 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
     """Iterate with a progress bar."""
     with progress() as p:
         yield from p.track(items, description=description, total=total)
+
+
+@contextmanager
+def stages(total: int, description: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the stages of a job: each call to the yielded function completes the
+    stage under way and names the next one."""
+    with progress() as p:
+        task = p.add_task(description, total=total)
+        started = [False]
+
+        def step(name: str) -> None:
+            if started[0]:
+                p.advance(task)
+            started[0] = True
+            p.update(task, description=name)
+
+        yield step
+        p.update(task, completed=total, description=f"{description}: done")
 
 
 @app.callback()

@@ -24,7 +24,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from cardwatch.cli.app import Home, app, console, open_workspace, progress
+from cardwatch.cli.app import Home, app, console, open_workspace, progress, stages
 from cardwatch.importer import import_cards, import_file
 from cardwatch.pan import luhn_valid
 from cardwatch.runtime import engine_parts, replay_workspace, train_model
@@ -136,8 +136,10 @@ def act_decisions(ws: Workspace, world: World, trees: int) -> datetime:
         "payment of the following months, exactly as it would have live.",
     )
     started = time.perf_counter()
-    with console.status("training: profiles replayed from history, then gradient-boosted trees"):
-        trained = train_model(ws, None, as_of, as_of, datetime.now(UTC), n_estimators=trees)
+    with stages(4, "training") as stage:
+        trained = train_model(
+            ws, None, as_of, as_of, datetime.now(UTC), on_stage=stage, n_estimators=trees
+        )
     console.print(
         f"model {trained.version}: {trained.rows:,} payments, {trained.frauds:,} "
         f"frauds known; held-out AUC {trained.metrics['auc']:.3f}, average precision "
@@ -145,8 +147,8 @@ def act_decisions(ws: Workspace, world: World, trees: int) -> datetime:
         f"({time.perf_counter() - started:.0f} s)"
     )
     started = time.perf_counter()
-    with console.status("replaying the months after through the engine"):
-        decisions = replay_workspace(ws, as_of, None, engine_parts(ws))
+    with stages(2, "replay") as stage:
+        decisions = replay_workspace(ws, as_of, None, engine_parts(ws), on_stage=stage)
     took = time.perf_counter() - started
     console.print(
         f"{decisions.num_rows:,} payments decided in {took:.1f} s "

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from cardwatch.cli.app import Home, app, console, open_workspace
+from cardwatch.cli.app import Home, app, console, open_workspace, stages
 from cardwatch.cli.times import parse_time
 from cardwatch.runtime import engine_parts, replay_workspace, train_model
 from cardwatch.store.history import History
@@ -54,13 +54,14 @@ def train(
                 .as_py()
             )
     t_end = parse_time(end, "--to") or moment
-    with console.status("replaying history into profiles and training"):
+    with stages(4, "training") as stage:
         trained = train_model(
             ws,
             parse_time(start, "--from"),
             t_end,
             moment,
             datetime.now(UTC),
+            on_stage=stage,
             n_estimators=trees,
             seed=seed,
             target_false_decline_rate=false_decline_rate,
@@ -91,9 +92,9 @@ def replay_command(
     """Run history in [from, to) through the decision engine exactly as live."""
     ws = open_workspace(home)
     parts = engine_parts(ws)
-    with console.status("replaying"):
+    with stages(2, "replay") as stage:
         decisions = replay_workspace(
-            ws, parse_time(start, "--from"), parse_time(end, "--to"), parts
+            ws, parse_time(start, "--from"), parse_time(end, "--to"), parts, on_stage=stage
         )
     if out.suffix == ".parquet":
         pq.write_table(decisions, out)
