@@ -36,7 +36,6 @@ import multiprocessing as mp
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import iso8583
+
+from cardwatch.server.local import SimulatedClock, free_port
 
 HOST = "127.0.0.1"  # never anything else: this is a local benchmark
 _READY = "bench-ready.json"
@@ -169,24 +170,6 @@ def prepare(args: argparse.Namespace) -> Path:
 # -- the service (child process) -----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class SimulatedClock:
-    """The world's time from ``start`` at the real pace; ``time.monotonic`` is the same clock in
-    every process of this machine, so parent and child agree on it."""
-
-    def __init__(self, start: datetime, real: float) -> None:
-        self.start = start
-        self.real = real
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.real)
-
-
 def serve(
     pipe: Connection,
     home: str,
@@ -210,7 +193,7 @@ def serve(
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 (ws.home / f"cardwatch.db{suffix}").unlink()
-    http_port, iso_port = _free_port(), _free_port()
+    http_port, iso_port = free_port(HOST), free_port(HOST)
     clock = SimulatedClock(start, real)
     running = build(ws, base_url=f"http://{HOST}:{http_port}", clock=clock)
     if gc_freeze:  # what was built stays: no full collection walks it again

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,16 +19,11 @@ from cardwatch.engine import decision_id
 from cardwatch.profiles import FEATURE_INDEX
 from cardwatch.schema import Transaction
 from cardwatch.server.assembly import build
+from cardwatch.server.local import free_port
 from cardwatch.store.sql import SqlStore
 from cardwatch.workspace import Workspace
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(ws: Workspace, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -65,7 +59,7 @@ def test_sigkill_under_load_loses_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("CARDWATCH_PAN_KEY", "k")
     monkeypatch.setenv("CARDWATCH_SECRET_KEY", "s")
     ws = Workspace.open(tmp_path / "ws")
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
     proc = _start(ws, port, log)
     answered: dict[str, dict] = {}
     lock, stop = threading.Lock(), threading.Event()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from cardwatch.cli.serve import serve_all
 from cardwatch.pan import tokenise
 from cardwatch.server.assembly import Running, build
 from cardwatch.server.iso import IsoClient
+from cardwatch.server.local import SimulatedClock, free_port
 from cardwatch.workspace import Workspace
 from cardwatch.world import World
 
@@ -40,24 +40,6 @@ _FIELDS = (
     "terminal_id",
     "entry_mode",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class SimulatedClock:
-    """The world's time, flowing from ``start`` at the real pace: the service, its notices and
-    its links live in the simulated day, not in today's date."""
-
-    def __init__(self, start: datetime) -> None:
-        self.start = start
-        self.real = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=time.monotonic() - self.real)
 
 
 class _Server:
@@ -140,7 +122,7 @@ def act_live(
     day = held_out.column("timestamp")[0].as_py().replace(hour=0, minute=0, second=0)
     clock = SimulatedClock(day + timedelta(days=1))
     with console.status("starting the service: loading the model, rebuilding profiles"):
-        http_port, iso_port = _free_port(), _free_port()
+        http_port, iso_port = free_port(), free_port()
         running = build(ws, base_url=f"http://127.0.0.1:{http_port}", clock=clock)
     honest = {
         r["txn_id"]: r["scenario"] == ""
