@@ -28,9 +28,11 @@ def _engine(state: ProfileState | None = None) -> Engine:
 
 
 def _tiny_state() -> ProfileState:
-    """A state whose logs start with room for two entries, so that it compacts all the time."""
+    """A state whose logs (events, declines, fraud labels) start with room for two entries, so
+    that it compacts all the time."""
     state = ProfileState(cards_table())
     state.ev_i, state.ev_amt, state.dec_i = state.ev_i[:2], state.ev_amt[:2], state.dec_i[:2]
+    state.lab_i = state.lab_i[:2]
     return state
 
 

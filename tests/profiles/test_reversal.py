@@ -49,6 +49,7 @@ def _engine(tiny: bool = False) -> Engine:
     state = ProfileState(cards_table())
     if tiny:  # room for two entries: the logs compact all the time
         state.ev_i, state.ev_amt, state.dec_i = state.ev_i[:2], state.ev_amt[:2], state.dec_i[:2]
+        state.lab_i = state.lab_i[:2]
     return Engine(LinearScorer(), SAMPLE_RULES, POLICY, state=state)
 
 

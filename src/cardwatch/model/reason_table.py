@@ -182,6 +182,18 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         "card number typed in by hand",
     ),
     ReasonTemplate(
+        rf"merchant_fraud_rate_{_W}",
+        "MERCHANT_RISK",
+        "frauds reported at this merchant in the last {window}: {pct} of its payments then",
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
+        rf"merchant_fraud_reported_{_W}",
+        "MERCHANT_RISK",
+        "{count} frauds at this merchant reported in the last {window}",
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
         r"(merchant|terminal)(_id)?_(fraud_rate|risk).*",
         "MERCHANT_RISK",
         "confirmed fraud at this merchant ({pct} of its payments)",

@@ -66,10 +66,15 @@ DESCRIPTIONS: dict[str, str] = {
     "hour_unusual": "1 when the card has 10+ attempts and under 5% of them near this hour",
     "card_declines_24h": "card's challenges and declines by cardwatch in the last 24 hours",
     "merchant_txn_count_24h": "merchant's earlier attempts in the last 24 hours",
+    "merchant_txn_count_7d": "merchant's earlier attempts in the last 7 days",
     "merchant_txn_count_30d": "merchant's earlier attempts in the last 30 days",
     "merchant_distinct_cards": "distinct cards seen at the merchant, ever",
     "merchant_fraud_reported": "frauds at the merchant reported so far",
     "merchant_fraud_rate": "frauds reported so far over the merchant's attempts so far",
+    "merchant_fraud_reported_7d": "frauds at the merchant whose report came in the last 7 days",
+    "merchant_fraud_reported_30d": "frauds at the merchant whose report came in the last 30 days",
+    "merchant_fraud_rate_7d": "frauds reported in the last 7 days over its 7-day attempts",
+    "merchant_fraud_rate_30d": "frauds reported in the last 30 days over its 30-day attempts",
 }
 
 FEATURE_NAMES: tuple[str, ...] = tuple(DESCRIPTIONS)

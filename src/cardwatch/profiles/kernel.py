@@ -17,10 +17,11 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
   card's declines (challenges and declines by cardwatch).
 - ``ev_i`` int64 [events, 4] (time, next event of the card, next event of the merchant,
   reverted flag) and ``ev_amt``; ``dec_i`` int64 [declines, 3] (time, next decline of the card,
-  reverted flag).
+  reverted flag); ``lab_i`` int64 [labels, 2] (time a fraud label became visible, next label of
+  the merchant), which the merchants' 7- and 30-day fraud windows walk like the events'.
 - ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
   (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
-- ``meta``: counters (events, declines, keys in the hash set).
+- ``meta``: counters (events, declines, keys in the hash set, labels).
 
 Window membership: an earlier event at ``s`` is inside a window of length ``w`` at time ``t``
 when ``s > t - w``. Times are int64 microseconds since the Unix epoch, UTC.
@@ -52,9 +53,11 @@ __all__ = [
     "apply_labels",
     "compact_declines",
     "compact_events",
+    "compact_labels",
     "decline_counts",
     "decline_push",
     "features_into",
+    "label_push",
     "rehash",
     "revert_decline",
     "revert_event",
@@ -81,12 +84,15 @@ CF_CP_LON = 7
 N_CF = 8
 # merch_i columns
 MI_LAST_EV = 0
-MI_TAIL = 1  # 2 columns: 24 h, 30 d
-MI_CNT = 3  # 2 columns
-MI_TOTAL = 5
-MI_CARDS = 6
-MI_FRAUD = 7
-N_MI = 8
+MI_TAIL = 1  # 3 columns: 24 h, 7 d, 30 d
+MI_CNT = 4  # 3 columns
+MI_TOTAL = 7
+MI_CARDS = 8
+MI_FRAUD = 9
+MI_LAST_LAB = 10  # the merchant's latest fraud label in the labels log
+MI_LTAIL = 11  # 2 columns: labels' 7 d, 30 d
+MI_LCNT = 13  # 2 columns
+N_MI = 15
 # card_dec columns
 DC_LAST = 0
 DC_TAIL = 1
@@ -95,6 +101,7 @@ DC_CNT = 2
 M_EVENTS = 0
 M_DECL = 1
 M_KEYS = 2
+M_LABELS = 3
 
 #: Columns of a fresh row that hold pointers or times, so start at -1 instead of 0.
 CI_MINUS_ONE = (
@@ -106,12 +113,13 @@ CI_MINUS_ONE = (
     CI_TAIL + 3,
     CI_LAST_CP_TS,
 )
-MI_MINUS_ONE = (MI_LAST_EV, MI_TAIL, MI_TAIL + 1)
+MI_MINUS_ONE = (MI_LAST_EV, MI_TAIL, MI_TAIL + 1, MI_TAIL + 2, MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1)
 DC_MINUS_ONE = (DC_LAST, DC_TAIL)
 
 _W = np.array(WINDOWS_US, dtype=np.int64)
 _DAY = WINDOWS_US[1]
-_MERCH_WINDOWS = np.array([1, 3], dtype=np.int64)  # indices into _W: 24 h and 30 d
+_MERCH_WINDOWS = np.array([1, 2, 3], dtype=np.int64)  # indices into _W: 24 h, 7 d, 30 d
+_LAB_WINDOWS = np.array([2, 3], dtype=np.int64)  # the fraud labels' windows: 7 d and 30 d
 
 _CH_CP = CHANNEL_CODES["card_present"]
 _CH_ATM = CHANNEL_CODES["atm"]
@@ -151,13 +159,18 @@ F_HSHARE = FEATURE_INDEX["hour_share"]
 F_HUNUSUAL = FEATURE_INDEX["hour_unusual"]
 F_DECL = FEATURE_INDEX["card_declines_24h"]
 F_M24 = FEATURE_INDEX["merchant_txn_count_24h"]
+F_M7 = FEATURE_INDEX["merchant_txn_count_7d"]
 F_M30 = FEATURE_INDEX["merchant_txn_count_30d"]
 F_MCARDS = FEATURE_INDEX["merchant_distinct_cards"]
 F_MFRAUD = FEATURE_INDEX["merchant_fraud_reported"]
 F_MRATE = FEATURE_INDEX["merchant_fraud_rate"]
+F_MFRAUD_W = FEATURE_INDEX["merchant_fraud_reported_7d"]
+F_MRATE_W = FEATURE_INDEX["merchant_fraud_rate_7d"]
 assert FEATURE_INDEX["card_txn_count_30d"] == F_CNT + 3
 assert FEATURE_INDEX["card_amount_sum_30d"] == F_SUM + 3
-assert F_M24 + 1 == F_M30
+assert F_M24 + 1 == F_M7 and F_M7 + 1 == F_M30
+assert FEATURE_INDEX["merchant_fraud_reported_30d"] == F_MFRAUD_W + 1
+assert FEATURE_INDEX["merchant_fraud_rate_30d"] == F_MRATE_W + 1
 
 _HOUR_US = WINDOWS_US[0]
 _MIN_HOURS = 1.0 / 60.0  # speed floor: two uses a second apart are not "infinitely fast"
@@ -244,6 +257,7 @@ def features_into(  # type: ignore[no-untyped-def]
     ev_i,
     ev_amt,
     dec_i,
+    lab_i,
     hkeys,
     c,
     m,
@@ -329,7 +343,7 @@ def features_into(  # type: ignore[no-untyped-def]
             p = dec_i[p, 1]
         out[F_DECL] = dcnt
     if m >= 0:
-        for j in range(2):
+        for j in range(3):
             k = _MERCH_WINDOWS[j]
             cnt = merch_i[m, MI_CNT + j]
             p = merch_i[m, MI_TAIL + j]
@@ -344,6 +358,17 @@ def features_into(  # type: ignore[no-untyped-def]
         out[F_MFRAUD] = merch_i[m, MI_FRAUD]
         if total > 0:
             out[F_MRATE] = merch_i[m, MI_FRAUD] / total
+        for j in range(2):
+            cnt = merch_i[m, MI_LCNT + j]
+            p = merch_i[m, MI_LTAIL + j]
+            lim = t - _W[_LAB_WINDOWS[j]]
+            while p >= 0 and lab_i[p, 0] <= lim:
+                cnt -= 1
+                p = lab_i[p, 1]
+            out[F_MFRAUD_W + j] = cnt
+            n_w = out[F_M7 + j]  # the merchant's attempts in the same window
+            if n_w > 0:
+                out[F_MRATE_W + j] = cnt / n_w
 
 
 @njit(cache=True, nogil=True)
@@ -396,7 +421,7 @@ def update_one(  # type: ignore[no-untyped-def]
         ev_i[last, 1] = e
     card_i[c, CI_LAST_EV] = e
     # merchant windows
-    for j in range(2):
+    for j in range(3):
         k = _MERCH_WINDOWS[j]
         p = merch_i[m, MI_TAIL + j]
         lim = t - _W[k]
@@ -479,12 +504,41 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
 
 
 @njit(cache=True, nogil=True)
-def apply_labels(merch_i, lab_t, lab_m, start, until):  # type: ignore[no-untyped-def]
+def label_push(merch_i, lab_i, meta, m, t):  # type: ignore[no-untyped-def]
+    """Count a fraud label of merchant ``m`` that became visible at ``t``: in its total and, in
+    its chain of labels, in its 7- and 30-day windows. Labels come in time order; one that is
+    late for its merchant (a back-dated report) counts from the merchant's latest label's
+    time, so that every chain stays in time order and its windows exact."""
+    last = merch_i[m, MI_LAST_LAB]
+    if last >= 0 and lab_i[last, 0] > t:
+        t = lab_i[last, 0]
+    merch_i[m, MI_FRAUD] += 1
+    q = meta[M_LABELS]
+    meta[M_LABELS] = q + 1
+    lab_i[q, 0] = t
+    lab_i[q, 1] = -1
+    for j in range(2):
+        p = merch_i[m, MI_LTAIL + j]
+        lim = t - _W[_LAB_WINDOWS[j]]
+        while p >= 0 and lab_i[p, 0] <= lim:
+            merch_i[m, MI_LCNT + j] -= 1
+            p = lab_i[p, 1]
+        if p < 0:
+            p = q
+        merch_i[m, MI_LTAIL + j] = p
+        merch_i[m, MI_LCNT + j] += 1
+    if last >= 0:
+        lab_i[last, 1] = q
+    merch_i[m, MI_LAST_LAB] = q
+
+
+@njit(cache=True, nogil=True)
+def apply_labels(merch_i, lab_i, meta, lab_t, lab_m, start, until):  # type: ignore[no-untyped-def]
     """Count the fraud labels reported by ``until`` (sorted by time, from ``start``); returns the
-    index of the first label not yet due."""
+    index of the first label not yet due. The labels log must have room for them."""
     p = start
     while p < lab_t.shape[0] and lab_t[p] <= until:
-        merch_i[lab_m[p], MI_FRAUD] += 1
+        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p])
         p += 1
     return p
 
@@ -498,6 +552,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     ev_i,
     ev_amt,
     dec_i,
+    lab_i,
     hkeys,
     meta,
     cards,
@@ -522,7 +577,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     p = lab_start
     for i in range(cards.shape[0]):
         t = ts[i]
-        p = apply_labels(merch_i, lab_t, lab_m, p, t)
+        p = apply_labels(merch_i, lab_i, meta, lab_t, lab_m, p, t)
         features_into(
             card_i,
             card_f,
@@ -531,6 +586,7 @@ def run_batch(  # type: ignore[no-untyped-def]
             ev_i,
             ev_amt,
             dec_i,
+            lab_i,
             hkeys,
             cards[i],
             merchs[i],
@@ -586,7 +642,7 @@ def revert_event(card_i, card_f, merch_i, ev_i, ev_amt, c, m, e):  # type: ignor
             card_f[c, CF_SUM + k] -= a
             if card_i[c, CI_CNT + k] == 0:
                 card_f[c, CF_SUM + k] = 0.0
-    for j in range(2):
+    for j in range(3):
         p = merch_i[m, MI_TAIL + j]
         if 0 <= p <= e:
             merch_i[m, MI_CNT + j] -= 1
@@ -639,7 +695,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         if card_i[c, CI_TAIL + 3] < 0:
             card_i[c, CI_LAST_EV] = -1
     for m in range(merch_i.shape[0]):
-        for j in range(2):
+        for j in range(3):
             p = merch_i[m, MI_TAIL + j]
             lim = t - _W[_MERCH_WINDOWS[j]]
             while p >= 0 and ev_i[p, 0] <= lim:
@@ -649,7 +705,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
             merch_i[m, MI_TAIL + j] = p
             if p >= 0:
                 e0 = min(e0, p)
-        if merch_i[m, MI_TAIL + 1] < 0:
+        if merch_i[m, MI_TAIL + 2] < 0:
             merch_i[m, MI_LAST_EV] = -1
     if e0 == 0:
         return 0
@@ -662,7 +718,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         ev_amt[e] = ev_amt[e0 + e]
     _shift(ev_i[:n], (1, 2), e0)
     _shift(card_i, (CI_LAST_EV, CI_TAIL, CI_TAIL + 1, CI_TAIL + 2, CI_TAIL + 3), e0)
-    _shift(merch_i, (MI_LAST_EV, MI_TAIL, MI_TAIL + 1), e0)
+    _shift(merch_i, (MI_LAST_EV, MI_TAIL, MI_TAIL + 1, MI_TAIL + 2), e0)
     meta[M_EVENTS] = n
     return e0
 
@@ -694,3 +750,33 @@ def compact_declines(card_dec, dec_i, meta, t):  # type: ignore[no-untyped-def]
     _shift(card_dec, (DC_LAST, DC_TAIL), d0)
     meta[M_DECL] = n
     return d0
+
+
+@njit(cache=True, nogil=True)
+def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
+    """:func:`compact_events` for the fraud labels log (a 7- and a 30-day window per merchant;
+    the merchants' totals never expire)."""
+    q_end = meta[M_LABELS]
+    q0 = q_end
+    for m in range(merch_i.shape[0]):
+        for j in range(2):
+            p = merch_i[m, MI_LTAIL + j]
+            lim = t - _W[_LAB_WINDOWS[j]]
+            while p >= 0 and lab_i[p, 0] <= lim:
+                merch_i[m, MI_LCNT + j] -= 1
+                p = lab_i[p, 1]
+            merch_i[m, MI_LTAIL + j] = p
+            if p >= 0:
+                q0 = min(q0, p)
+        if merch_i[m, MI_LTAIL + 1] < 0:
+            merch_i[m, MI_LAST_LAB] = -1
+    if q0 == 0:
+        return 0
+    n = q_end - q0
+    for q in range(n):
+        lab_i[q, 0] = lab_i[q0 + q, 0]
+        lab_i[q, 1] = lab_i[q0 + q, 1]
+    _shift(lab_i[:n], (1,), q0)
+    _shift(merch_i, (MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1), q0)
+    meta[M_LABELS] = n
+    return q0

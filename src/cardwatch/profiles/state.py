@@ -85,6 +85,7 @@ class ProfileState:
         self.ev_i = np.zeros((64, 4), np.int64)
         self.ev_amt = np.zeros(64, np.float64)
         self.dec_i = np.zeros((64, 3), np.int64)
+        self.lab_i = np.zeros((64, 2), np.int64)
         self.hkeys = np.full(1024, -1, np.int64)
         self.meta = np.zeros(4, np.int64)
         self._pending: list[tuple[int, int]] = []  # (reported_at µs, merchant code)
@@ -120,17 +121,21 @@ class ProfileState:
 
     # ---- capacity ------------------------------------------------------------------------
 
-    def _reserve(self, events: int, declines: int = 0, now_us: int | None = None) -> None:
-        """Room for ``events`` more events and ``declines`` more declines, and for every code
-        assigned so far. A full log is first compacted (when ``now_us``, the earliest time any
-        later read can have, is known), and doubled only if that freed less than half of it:
-        the log holds about the longest window's events, not the whole history."""
+    def _reserve(
+        self, events: int, declines: int = 0, now_us: int | None = None, labels: int = 0
+    ) -> None:
+        """Room for ``events`` more events, ``declines`` more declines and ``labels`` more fraud
+        labels, and for every code assigned so far. A full log is first compacted (when
+        ``now_us``, the earliest time any later read can have, is known), and doubled only if
+        that freed less than half of it: the log holds about the longest window's events, not
+        the whole history."""
         n_cards, n_merch = len(self.cards), len(self.merchants)
         if (  # the live path's usual case, checked first: nothing to grow
             n_cards <= self.card_i.shape[0]
             and n_merch <= self.merch_i.shape[0]
             and self.meta[k.M_EVENTS] + events <= self.ev_i.shape[0]
             and self.meta[k.M_DECL] + declines <= self.dec_i.shape[0]
+            and self.meta[k.M_LABELS] + labels <= self.lab_i.shape[0]
             and 2 * (self.meta[k.M_KEYS] + 3 * events) <= self.hkeys.shape[0]
         ):
             return
@@ -155,6 +160,14 @@ class ProfileState:
             if need > cap // 2:
                 need = max(need, cap + 1)
         self.dec_i = _grown(self.dec_i, need)
+        need = int(self.meta[k.M_LABELS]) + labels
+        cap = self.lab_i.shape[0]
+        if need > cap and now_us is not None:
+            self._compact_labels(now_us - COMPACT_SLACK_US)
+            need = int(self.meta[k.M_LABELS]) + labels
+            if need > cap // 2:
+                need = max(need, cap + 1)
+        self.lab_i = _grown(self.lab_i, need)
         need = 2 * (int(self.meta[k.M_KEYS]) + 3 * events)
         if need > self.hkeys.shape[0]:
             size = self.hkeys.shape[0]
@@ -171,6 +184,7 @@ class ProfileState:
         latest event, so that a slightly late authorisation still finds its windows whole."""
         self._compact_events(t_us)
         self._compact_declines(t_us)
+        self._compact_labels(t_us)
 
     def _compact_events(self, t_us: int) -> None:
         self._ev_base += int(
@@ -184,6 +198,9 @@ class ProfileState:
 
     def _compact_declines(self, t_us: int) -> None:
         self._dec_base += int(k.compact_declines(self.card_dec, self.dec_i, self.meta, t_us))
+
+    def _compact_labels(self, t_us: int) -> None:
+        k.compact_labels(self.merch_i, self.lab_i, self.meta, t_us)
 
     # ---- the live path -------------------------------------------------------------------
 
@@ -214,8 +231,9 @@ class ProfileState:
         """Count the fraud labels reported by ``t_us``: event time has reached them."""
         pending = self._pending
         while pending and pending[0][0] <= t_us:
-            _, m = heapq.heappop(pending)
-            self.merch_i[m, k.MI_FRAUD] += 1
+            t, m = heapq.heappop(pending)
+            self._reserve(0, 0, t, labels=1)
+            k.label_push(self.merch_i, self.lab_i, self.meta, m, t)
 
     def features(
         self, txn: Transaction, out: np.ndarray | None = None, t_us: int | None = None
@@ -236,6 +254,7 @@ class ProfileState:
             self.ev_i,
             self.ev_amt,
             self.dec_i,
+            self.lab_i,
             self.hkeys,
             c,
             m,
@@ -426,7 +445,8 @@ class ProfileState:
         p = 0
         for start in range(0, n, _CHUNK):
             end = min(n, start + _CHUNK)
-            self._reserve(end - start, 0, int(enc.ts[start]))
+            due = int(np.searchsorted(lab_t, enc.ts[end - 1], side="right")) - p
+            self._reserve(end - start, 0, int(enc.ts[start]), labels=max(due, 0))
             s = slice(start, end)
             p = k.run_batch(
                 self.card_i,
@@ -436,6 +456,7 @@ class ProfileState:
                 self.ev_i,
                 self.ev_amt,
                 self.dec_i,
+                self.lab_i,
                 self.hkeys,
                 self.meta,
                 enc.card[s],

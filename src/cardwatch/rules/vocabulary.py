@@ -60,10 +60,15 @@ PROFILE_FEATURES = (
     "hour_unusual",
     "card_declines_24h",
     "merchant_txn_count_24h",
+    "merchant_txn_count_7d",
     "merchant_txn_count_30d",
     "merchant_distinct_cards",
     "merchant_fraud_reported",
     "merchant_fraud_rate",
+    "merchant_fraud_reported_7d",
+    "merchant_fraud_reported_30d",
+    "merchant_fraud_rate_7d",
+    "merchant_fraud_rate_30d",
 )
 
 FEATURE_KINDS = MappingProxyType(
