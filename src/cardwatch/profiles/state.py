@@ -143,30 +143,14 @@ class ProfileState:
         self.card_f = _grown(self.card_f, n_cards)
         self.card_dec = _grown(self.card_dec, n_cards, k.DC_MINUS_ONE)
         self.merch_i = _grown(self.merch_i, n_merch, k.MI_MINUS_ONE)
-        need = int(self.meta[k.M_EVENTS]) + events
-        cap = self.ev_i.shape[0]
-        if need > cap and now_us is not None:
-            self._compact_events(now_us - COMPACT_SLACK_US)
-            need = int(self.meta[k.M_EVENTS]) + events
-            if need > cap // 2:
-                need = max(need, cap + 1)
+        need = self._log_rows(k.M_EVENTS, events, self.ev_i.shape[0], self._compact_events, now_us)
         self.ev_i = _grown(self.ev_i, need)
         self.ev_amt = _grown(self.ev_amt, need)
-        need = int(self.meta[k.M_DECL]) + declines
-        cap = self.dec_i.shape[0]
-        if need > cap and now_us is not None:
-            self._compact_declines(now_us - COMPACT_SLACK_US)
-            need = int(self.meta[k.M_DECL]) + declines
-            if need > cap // 2:
-                need = max(need, cap + 1)
+        need = self._log_rows(
+            k.M_DECL, declines, self.dec_i.shape[0], self._compact_declines, now_us
+        )
         self.dec_i = _grown(self.dec_i, need)
-        need = int(self.meta[k.M_LABELS]) + labels
-        cap = self.lab_i.shape[0]
-        if need > cap and now_us is not None:
-            self._compact_labels(now_us - COMPACT_SLACK_US)
-            need = int(self.meta[k.M_LABELS]) + labels
-            if need > cap // 2:
-                need = max(need, cap + 1)
+        need = self._log_rows(k.M_LABELS, labels, self.lab_i.shape[0], self._compact_labels, now_us)
         self.lab_i = _grown(self.lab_i, need)
         need = 2 * (int(self.meta[k.M_KEYS]) + 3 * events)
         if need > self.hkeys.shape[0]:
@@ -176,6 +160,19 @@ class ProfileState:
             new = np.full(size, -1, np.int64)
             k.rehash(self.hkeys, new)
             self.hkeys = new
+
+    def _log_rows(
+        self, used: int, more: int, cap: int, compact: Callable[[int], None], now_us: int | None
+    ) -> int:
+        """Rows a log needs for ``more`` entries: when full, it is compacted first (if the time is
+        known) and grown only if that freed less than half of it."""
+        need = int(self.meta[used]) + more
+        if need > cap and now_us is not None:
+            compact(now_us - COMPACT_SLACK_US)
+            need = int(self.meta[used]) + more
+            if need > cap // 2:
+                need = max(need, cap + 1)
+        return need
 
     def compact(self, t_us: int) -> None:
         """Forget the events and declines that no read at or after ``t_us`` can count (those
