@@ -54,11 +54,21 @@ class GroupWriter:
     (the stored decision, or the one stored earlier under the same key), its exception what it
     would have raised. A store with ``record_decisions`` (the SQL store) writes a batch in one
     transaction; any other store is called once per decision.
+
+    ``on_failed`` is called, in the writer's thread, with the records that could not be stored
+    (in submission order) before their futures fail: what was done on the strength of them can
+    be undone before anyone hears of the failure.
     """
 
-    def __init__(self, store: Store, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_batch: int = 256,
+        on_failed: Callable[[list[Mapping[str, Any]]], None] | None = None,
+    ) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.on_failed = on_failed
         self._queue: list[tuple[Mapping[str, Any], Future[Decision]]] = []
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -87,6 +97,16 @@ class GroupWriter:
             except BaseException as exc:  # the whole batch failed: each request fails with it
                 log.error("storing %d decisions failed: %s", len(batch), type(exc).__name__)
                 results = [exc] * len(batch)
+            failed = [
+                record
+                for (record, _), result in zip(batch, results, strict=True)
+                if isinstance(result, BaseException)
+            ]
+            if failed and self.on_failed is not None:
+                try:
+                    self.on_failed(failed)
+                except Exception as exc:
+                    log.error("undoing %d unstored decisions failed: %r", len(failed), exc)
             for (_, done), result in zip(batch, results, strict=True):
                 with contextlib.suppress(InvalidStateError):  # cancelled by its caller
                     if isinstance(result, BaseException):
@@ -175,7 +195,7 @@ class AuthorisationService:
         self.clock = clock
         self.on_decision = on_decision
         self._lock = threading.Lock()
-        self._writer = GroupWriter(store, max_batch=max_batch)
+        self._writer = GroupWriter(store, max_batch=max_batch, on_failed=self._unfold)
         # Keys of the decisions taken but not yet committed, and their pending commit.
         self._pending: dict[str, Future[Decision]] = {}
         self._pending_lock = threading.Lock()
@@ -277,9 +297,9 @@ class AuthorisationService:
                 return Pending(None, Authorised(earlier, replayed=True), None)
             decision, options = decide()
             # The next payment must see this one, so the profiles are updated now; the answer
-            # still waits for the commit. Should the commit fail, the request fails too and the
-            # profiles count a payment that was not answered, until they are rebuilt from the
-            # store at the next start.
+            # still waits for the commit. Should the commit fail, the payment is taken back out
+            # of the velocity windows (``_unfold``) before the request fails with it, so that
+            # the profiles count what a restart would rebuild from the store.
             self.engine.update(txn, decision)
             committed = self._writer.submit(
                 {"decision": decision, "txn": txn, "idempotency_key": key, "iso_key": iso_key}
@@ -318,13 +338,26 @@ class AuthorisationService:
 
         committed.add_done_callback(release)
 
+    def _unfold(self, records: list[Mapping[str, Any]]) -> None:
+        """The writer could not store these decisions: their payments leave the profiles'
+        velocity windows (as a reversal would take them out), so that the next payments are
+        decided as if they had never been seen, as after a restart. Runs before the requests
+        fail; the failure itself is answered by the adapters (ISO 8583: the stand-in policy)."""
+        reverse = getattr(self.engine, "reverse", None)
+        if reverse is None:
+            return
+        with self._lock:
+            for record in records:
+                reverse(record["txn"].txn_id)
+
     def reverse(self, iso_key: str | None = None, idempotency_key: str | None = None) -> bool:
         """Mark the original decision reversed; False when there is none or it already was."""
+        pending = self._pending_for(idempotency_key, iso_key)
+        if pending is not None:  # the original is being stored: reverse it once it is
+            # Waited for outside the lock: a failed commit takes the lock to undo its payments.
+            with contextlib.suppress(Exception):
+                pending.result()
         with self._lock:
-            pending = self._pending_for(idempotency_key, iso_key)
-            if pending is not None:  # the original is being stored: reverse it once it is
-                with contextlib.suppress(Exception):
-                    pending.result()
             original = self.store.find_decision_by_key(
                 idempotency_key=idempotency_key, iso_key=iso_key
             )
