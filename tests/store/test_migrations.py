@@ -36,7 +36,7 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0003"  # the newest migration
+    assert version == "0004"  # the newest migration
 
 
 def test_upgrade_from_a_url(tmp_path: Path) -> None:

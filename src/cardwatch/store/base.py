@@ -24,6 +24,7 @@ from cardwatch.store.records import (
     DecisionRecord,
     Effects,
     Exposure,
+    JobRun,
     Label,
     Link,
     OutboxDraft,
@@ -216,3 +217,28 @@ class Store(Protocol):
         ...
 
     def exposures_of_card(self, card_id: str) -> list[Exposure]: ...
+
+    def update_breach(self, breach: Breach) -> bool:
+        """Write a stored breach's merchant, window, score and evidence (a later analysis widened
+        it); its status and ``detected_at`` stay. False for an unknown breach."""
+        ...
+
+    def rerank_exposures(self, exposures: Iterable[Exposure]) -> int:
+        """Set the rank and risk of stored exposures (by breach and card), nothing else; the
+        number changed."""
+        ...
+
+    def enqueue_exposure_notices(
+        self, breach_id: str, notices: Sequence[tuple[OutboxDraft, Link]], now: datetime
+    ) -> int:
+        """Queue each breach notice (and its link) whose card of ``breach_id`` is not yet
+        notified, and mark it notified at ``now``, in one transaction: a card is told at most
+        once per breach, even by two responses at once. The number queued."""
+        ...
+
+    # -- scheduled jobs -------------------------------------------------------------------------
+    def record_job_run(self, run: JobRun) -> JobRun: ...
+
+    def last_job_run(self, job: str) -> JobRun | None:
+        """The run of ``job`` with the latest ``as_of``."""
+        ...

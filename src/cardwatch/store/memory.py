@@ -26,6 +26,7 @@ from cardwatch.store.records import (
     DecisionRecord,
     Effects,
     Exposure,
+    JobRun,
     Label,
     Link,
     OutboxDraft,
@@ -67,6 +68,7 @@ class MemoryStore:
         self._audit: list[AuditEntry] = []
         self._breaches: dict[str, Breach] = {}
         self._exposures: dict[tuple[str, str], Exposure] = {}
+        self._job_runs: list[JobRun] = []
 
     def close(self) -> None:
         """Nothing to release; here so that code can close any store."""
@@ -433,3 +435,54 @@ class MemoryStore:
                 (e for e in self._exposures.values() if e.card_id == card_id),
                 key=lambda e: e.breach_id,
             )
+
+    def update_breach(self, breach: Breach) -> bool:
+        with self._lock:
+            stored = self._breaches.get(breach.breach_id)
+            if stored is None:
+                return False
+            stored.merchant_id = breach.merchant_id
+            stored.window_start = breach.window_start
+            stored.window_end = breach.window_end
+            stored.score = breach.score
+            stored.evidence = _copy(breach.evidence)
+            return True
+
+    def rerank_exposures(self, exposures: Iterable[Exposure]) -> int:
+        with self._lock:
+            n = 0
+            for e in exposures:
+                key = (e.breach_id, e.card_id)
+                if key in self._exposures:
+                    old = self._exposures[key]
+                    self._exposures[key] = dataclasses.replace(old, rank=e.rank, risk=e.risk)
+                    n += 1
+            return n
+
+    def enqueue_exposure_notices(
+        self, breach_id: str, notices: Sequence[tuple[OutboxDraft, Link]], now: datetime
+    ) -> int:
+        with self._lock:
+            queued = 0
+            for draft, link in notices:
+                key = (breach_id, draft.card_id)
+                found = self._exposures.get(key)
+                if found is None or found.notified_at is not None:
+                    continue
+                self._exposures[key] = dataclasses.replace(found, notified_at=_utc(now))
+                self.enqueue([draft], now, links=[link])
+                queued += 1
+            return queued
+
+    # -- scheduled jobs -------------------------------------------------------------------------
+
+    def record_job_run(self, run: JobRun) -> JobRun:
+        with self._lock:
+            run.run_id = len(self._job_runs) + 1
+            self._job_runs.append(_copy(run))
+            return run
+
+    def last_job_run(self, job: str) -> JobRun | None:
+        with self._lock:
+            runs = [r for r in self._job_runs if r.job == job]
+            return _copy(max(runs, key=lambda r: (r.as_of, r.run_id or 0), default=None))

@@ -25,6 +25,7 @@ __all__ = [
     "DecisionRecord",
     "Effects",
     "Exposure",
+    "JobRun",
     "Label",
     "Link",
     "OutboxDraft",
@@ -238,6 +239,23 @@ class Exposure:
     risk: float
     rank: int
     customer_id: str | None = None
+    #: When the card's holder was told (a breach notice queued); None: not yet.
+    notified_at: datetime | None = None
+    #: The analysis moment that found this card exposed, when later than the breach's
+    #: ``detected_at`` (a wider window found on a later run); None: from ``detected_at``.
+    added_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class JobRun:
+    """One run of a scheduled job (the daily breach detection): the moment it ran as of, when it
+    finished, and what it found. The last one tells a restarted service whether a run is due."""
+
+    job: str
+    as_of: datetime
+    finished_at: datetime
+    details: JSONDict = field(default_factory=dict)
+    run_id: int | None = None
 
 
 @dataclass(slots=True)

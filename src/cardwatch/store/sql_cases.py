@@ -6,16 +6,27 @@ A mixin so that ``sql.py`` stays one concept (the authorisation and cardholder l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cardwatch.store import tables as t
 from cardwatch.store.base import ConflictError
-from cardwatch.store.records import Alert, AuditEntry, Breach, Case, CaseEvent, Exposure, User
+from cardwatch.store.records import (
+    Alert,
+    AuditEntry,
+    Breach,
+    Case,
+    CaseEvent,
+    Exposure,
+    JobRun,
+    Link,
+    OutboxDraft,
+    User,
+)
 from cardwatch.store.rows import as_record, as_row
 
 __all__ = ["CasesMixin"]
@@ -30,6 +41,9 @@ class CasesMixin:
         raise NotImplementedError
 
     def _read(self) -> Any:
+        raise NotImplementedError
+
+    def _outbox_row(self, draft: OutboxDraft, now: datetime) -> dict[str, Any]:
         raise NotImplementedError
 
     # -- alerts ---------------------------------------------------------------------------------
@@ -209,3 +223,83 @@ class CasesMixin:
         query = select(t.exposures).where(c.card_id == card_id).order_by(c.breach_id)
         with self._read() as conn:
             return [as_record(Exposure, r._mapping) for r in conn.execute(query)]
+
+    def update_breach(self, breach: Breach) -> bool:
+        values = {
+            "merchant_id": breach.merchant_id,
+            "window_start": breach.window_start,
+            "window_end": breach.window_end,
+            "score": breach.score,
+            "evidence": breach.evidence,
+        }
+        with self._write() as conn:
+            result = conn.execute(
+                update(t.breaches)
+                .where(t.breaches.c.breach_id == breach.breach_id)
+                .values(**values)
+            )
+        return result.rowcount == 1
+
+    def rerank_exposures(self, exposures: Iterable[Exposure]) -> int:
+        c = t.exposures.c
+        rows = [
+            {"b": e.breach_id, "c": e.card_id, "rank": e.rank, "risk": e.risk} for e in exposures
+        ]
+        if not rows:
+            return 0
+        statement = (
+            update(t.exposures)
+            .where(c.breach_id == bindparam("b"), c.card_id == bindparam("c"))
+            .values(rank=bindparam("rank"), risk=bindparam("risk"))
+        )
+        with self._write() as conn:
+            conn.execute(statement, rows)
+        return len(rows)
+
+    def enqueue_exposure_notices(
+        self, breach_id: str, notices: Sequence[tuple[OutboxDraft, Link]], now: datetime
+    ) -> int:
+        c = t.exposures.c
+        queued = 0
+        with self._write() as conn:
+            for draft, link in notices:
+                # The card's row is the guard: only the response that flips it tells the holder.
+                claimed = conn.execute(
+                    update(t.exposures)
+                    .where(
+                        c.breach_id == breach_id,
+                        c.card_id == draft.card_id,
+                        c.notified_at.is_(None),
+                    )
+                    .values(notified_at=now)
+                )
+                if claimed.rowcount != 1:
+                    continue
+                conn.execute(insert(t.links).values(as_row(link)))
+                conn.execute(insert(t.outbox).values(self._outbox_row(draft, now)))
+                queued += 1
+        return queued
+
+    # -- scheduled jobs -------------------------------------------------------------------------
+
+    def record_job_run(self, run: JobRun) -> JobRun:
+        with self._write() as conn:
+            result = conn.execute(
+                insert(t.job_runs)
+                .values(as_row(run, skip_none=["run_id"]))
+                .returning(t.job_runs.c.run_id)
+            )
+            run.run_id = result.scalar_one()
+        return run
+
+    def last_job_run(self, job: str) -> JobRun | None:
+        c = t.job_runs.c
+        query = (
+            select(t.job_runs)
+            .where(c.job == job)
+            .order_by(c.as_of.desc(), c.run_id.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return as_record(JobRun, row._mapping) if row is not None else None

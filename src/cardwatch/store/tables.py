@@ -39,6 +39,7 @@ __all__ = [
     "controls",
     "decisions",
     "exposures",
+    "job_runs",
     "labels",
     "links",
     "metadata",
@@ -250,5 +251,18 @@ exposures = Table(
     Column("customer_id", String(128)),
     Column("risk", Float, nullable=False),
     Column("rank", Integer, nullable=False),
+    Column("notified_at", UtcDateTime()),
+    Column("added_at", UtcDateTime()),
     Index(None, "card_id"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(64), nullable=False),
+    Column("as_of", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=False),
+    Column("details", JSON, nullable=False),
+    Index(None, "job", "as_of"),
 )
