@@ -60,7 +60,9 @@ class ServiceHandler:
     async def advice(self, request: IsoRequest) -> IsoAnswer:
         if request.transaction is None:
             return IsoAnswer.decline("30")
-        code = getattr(request, "response_code", None) or "00"
+        code = request.response_code
+        if code is None:  # the codec refuses advices without DE 39: nothing to record
+            return IsoAnswer.decline("30")
         key = request.retry_key.text if request.retry_key else None
         pending = await self._call(
             self.service.begin_advice, request.transaction, code == "00", code, iso_key=key

@@ -152,8 +152,21 @@ def test_reversal_without_de90_matches_by_stan_and_rrn() -> None:
 
 
 def test_advice_and_repeat() -> None:
-    request = inbound({**request_fields(), "t": "0121"}).request
+    request = inbound({**request_fields(), "t": "0121", "39": "00"}).request
     assert request.kind is MessageKind.ADVICE and request.is_repeat
+    assert request.response_code == "00"
+    declined = inbound({**request_fields(), "t": "0220", "39": "51"}).request
+    assert declined.kind is MessageKind.ADVICE and declined.response_code == "51"
+    assert inbound(request_fields()).request.response_code is None  # only advices carry it
+
+
+@pytest.mark.parametrize("de39", [None, "0 ", "*1"])
+def test_advice_without_a_readable_decision_is_refused(de39: str | None) -> None:
+    fields = {**request_fields(), "t": "0120"}
+    if de39 is not None:
+        fields["39"] = de39
+    result = rejected(fields)
+    assert result.answer.response_code == "30" and "DE 39" in result.problem
 
 
 @pytest.mark.parametrize(("function"), ["001", "002", "301"])

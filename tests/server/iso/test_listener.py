@@ -81,11 +81,12 @@ def test_advice_reaches_advice() -> None:
 
     async def scenario() -> None:
         async with serving(handler) as listener, connected(listener) as client:
-            _, answer = await client.authorise(TXN, VISA, mti="0120")
+            _, answer = await client.advise(TXN, VISA, "05")
             assert answer["t"] == "0130" and answer["39"] == "00"
 
     run(scenario)
     assert [r.kind for r in handler.advices] == [MessageKind.ADVICE] and not handler.authorised
+    assert handler.advices[0].response_code == "05"
 
 
 def test_network_management_echo_sign_on_sign_off() -> None:

@@ -27,8 +27,10 @@ def authorisation_fields(
     mti: str = "0100",
     processing_code: str = "000000",
     transmitted_at: datetime | None = None,
+    response_code: str | None = None,
 ) -> dict[str, str]:
-    """The fields of an authorisation (0100) or financial (0200) request for ``txn``.
+    """The fields of an authorisation (0100) or financial (0200) request for ``txn``, or of the
+    advice (0120 / 0220) of a decision the network took in stand-in (``response_code``, DE 39).
 
     ``txn`` is a contract transaction as a mapping (``amount`` in major units, ``currency``,
     ``merchant_id`` and the optional columns); DE 7 is ``transmitted_at``, else its timestamp.
@@ -67,6 +69,8 @@ def authorisation_fields(
     if txn.get("merchant_name") or country:
         name = _ascii(str(txn.get("merchant_name") or ""))[:25].ljust(25)
         fields["43"] = name + " " * 13 + (country if len(country) == 2 else "  ")
+    if response_code is not None:
+        fields["39"] = response_code
     return fields
 
 

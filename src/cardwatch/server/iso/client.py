@@ -156,6 +156,23 @@ class IsoClient:
         )
         return fields, await self.send(fields)
 
+    async def advise(
+        self, txn: Mapping[str, Any], pan: str, response_code: str, *, mti: str = "0120"
+    ) -> tuple[IsoFields, IsoFields]:
+        """Send the advice (0120 / 0220) of a decision taken in stand-in, ``response_code`` its
+        DE 39; returns (request, answer)."""
+        stan = self.next_stan()
+        fields = authorisation_fields(
+            txn,
+            pan,
+            stan=stan,
+            rrn=self._rrn(stan),
+            mti=mti,
+            transmitted_at=None if txn.get("timestamp") else self.clock(),
+            response_code=response_code,
+        )
+        return fields, await self.send(fields)
+
     async def reverse(
         self,
         original: Mapping[str, str],

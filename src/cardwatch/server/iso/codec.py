@@ -4,6 +4,7 @@ Decoding splits a message in two: an :class:`IsoRequest` for the handler (PAN to
 in major units, DE 22 in the contract's words) and an :class:`Echo` the codec keeps to build the
 answer, because the answer must return DE 2, 3, 4, 7, 11, 37, 41 and 42 exactly as received.
 Track data (DE 35, 45), the PIN block (DE 52) and chip data (DE 55) are never copied anywhere.
+An advice (0120 / 0220) must carry DE 39, the decision the network took in stand-in.
 
 A message whose MTI and STAN can be read but which is otherwise wrong is answered (DE 39 ``30``
 format error, ``14`` for a card number failing Luhn): the acquirer gets an answer at once instead
@@ -244,6 +245,7 @@ def _financial(
     card_id = tokenise(pan, pan_key)
     retry_key = RetryKey(card_id, stan, rrn, de7)
     original = _original(doc, card_id, stan, rrn) if kind is MessageKind.REVERSAL else None
+    decided = _advice_code(doc) if kind is MessageKind.ADVICE else None
     minor = int(amount_text)
     transaction = Transaction(
         txn_id=retry_key.txn_id(),
@@ -272,8 +274,18 @@ def _financial(
         retry_key=retry_key,
         original=original,
         is_repeat=mti[3] == "1",
+        response_code=decided,
     )
     return Inbound(request, Echo(mti, _echo_fields(doc, mti), seed=transaction.txn_id))
+
+
+def _advice_code(doc: Mapping[str, str]) -> str:
+    """An advice's DE 39: what the network decided in stand-in. Without it the advice says
+    nothing the issuer can record, and is refused (``30``) rather than taken for an approval."""
+    code = _required(doc, "39")
+    if len(code) != 2 or not code.isascii() or not code.isalnum():
+        raise _Invalid(f"DE 39 {code!r} is not a response code")
+    return code
 
 
 def _original(doc: Mapping[str, str], card_id: str, stan: str, rrn: str | None) -> OriginalKey:

@@ -102,7 +102,8 @@ class IsoRequest:
     """One decoded request, safe to log and to hand to the decision engine.
 
     ``transaction`` is ``None`` only for network management (0800). ``transaction.timestamp`` is
-    DE 7, ``transaction.txn_id`` is derived from ``retry_key``.
+    DE 7, ``transaction.txn_id`` is derived from ``retry_key``. ``response_code`` is an advice's
+    DE 39: the decision the network took in stand-in (``00`` approved, anything else declined).
     """
 
     mti: str
@@ -118,6 +119,7 @@ class IsoRequest:
     original: OriginalKey | None = None
     network_function: str | None = None
     is_repeat: bool = False  # MTI ending in 1: the acquirer is resending
+    response_code: str | None = None  # advices (0120 / 0220): the network's DE 39
 
     @property
     def card_id(self) -> str | None:
