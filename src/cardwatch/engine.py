@@ -35,9 +35,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit
 
 from cardwatch.profiles import FEATURE_INDEX, FEATURE_NAMES, ProfileState, to_us
+from cardwatch.profiles.kernel import M_DECL, M_EVENTS
 from cardwatch.schema import Action, Decision, Reason, ResponseCode, Transaction
 
 __all__ = [
@@ -594,7 +596,49 @@ class Engine:
 
     def warm_up(self, history: pa.Table, as_of: datetime | None = None) -> pa.Table:
         """Rebuild the profiles from ``history`` (sorted, all before the next live payment) by
-        replaying it through this engine; returns the replayed decisions."""
+        replaying it through this engine; returns the replayed decisions.
+
+        The replayed payments still in the profiles' log can be reversed (:meth:`reverse`) as
+        if they had been decided live: a restart followed by a reversal leaves the profiles as
+        the reversal alone would have.
+        """
         from cardwatch.replay import replay_into
 
-        return replay_into(self, history, as_of=as_of).decisions
+        state = self.state
+        first_event = state._ev_base + int(state.meta[M_EVENTS])
+        first_decline = state._dec_base + int(state.meta[M_DECL])
+        decisions = replay_into(self, history, as_of=as_of).decisions
+        self._map_replayed(history, decisions, first_event, first_decline)
+        return decisions
+
+    def _map_replayed(
+        self, history: pa.Table, decisions: pa.Table, first_event: int, first_decline: int
+    ) -> None:
+        """Enter the replayed payments still in the log in the state's txn-id map, as
+        :meth:`ProfileState.update` does for a live one: a replay appends one event per row,
+        numbered from ``first_event``, and one decline per challenged or declined row, numbered
+        from ``first_decline``, both in row order."""
+        state = self.state
+        n = history.num_rows
+        if n == 0:
+            return
+        if state._ev_base + int(state.meta[M_EVENTS]) != first_event + n:
+            raise RuntimeError("the replay did not append one profile event per payment")
+        declined = (
+            pc.not_equal(decisions.column("response_code"), ResponseCode.APPROVED.value)
+            .to_numpy(zero_copy_only=False)
+            .astype(bool)
+        )
+        # Decline number of each row (valid where the row was declined): those before it.
+        decline_no = first_decline + np.cumsum(declined) - declined
+        start = max(0, state._ev_base - first_event)  # older rows have left the log
+        ids = history.column("txn_id").slice(start).to_pylist()
+        cards = history.column("card_id").slice(start).to_pylist()
+        merchants = history.column("merchant_id").slice(start).to_pylist()
+        card_code, merchant_code = state.cards.codes, state.merchants.codes
+        by_txn = state._by_txn
+        for i, (txn_id, card, merchant) in enumerate(zip(ids, cards, merchants, strict=True)):
+            row = start + i
+            d = int(decline_no[row]) if declined[row] else -1
+            by_txn.pop(txn_id, None)  # a reused id: the latest event is the one kept
+            by_txn[txn_id] = (first_event + row, card_code[card], merchant_code[merchant], d)
