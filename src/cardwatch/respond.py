@@ -3,9 +3,15 @@
 ``cardwatch breach respond`` and ``POST /v1/breaches/{id}/respond`` both call :func:`respond`,
 which reads history (exposure, triage), the store (declines since exposure, what an earlier
 response already wrote) and writes the breach, its ranked exposures, the analysts' cases and
-alerts, the cardholders' notices and an audit line. Responding twice writes nothing twice: the
-breach is found again by its suspect's key, known exposures, cases and alerts are skipped, and
-a breach already notified is not notified again.
+alerts, the cardholders' notices and an audit line; the daily detection job
+(:mod:`cardwatch.server.daily`) calls :func:`respond_to` with the suspects it finds, without
+notices.
+
+Responding again — later, when more victims have widened the window — updates the same breach
+(found by its key, or as the stored breach whose place and window the new suspect shares): its
+window and stores only grow, every exposed card is re-ranked by its risk as of the new analysis,
+the newly exposed cards are added (flagged from that analysis on) and told, and nobody already
+told is told again (each exposure remembers its notice), nor given a second case.
 
 :class:`StoreExposure` is the engine's ``Exposure`` read from the store, so that the live
 service tightens decisions on exposed cards as soon as a response is recorded.
@@ -30,9 +36,11 @@ from cardwatch.breach.response import (
     breach_alert,
     breach_record,
     check_message,
-    exposure_records,
     find_breach,
+    match_breach,
+    merge_suspects,
     plan_response,
+    ranked_exposures,
     suspect_of,
     victim_work,
 )
@@ -40,9 +48,9 @@ from cardwatch.customer.breach_notices import NOTIFIED, enqueue_breach_notices
 from cardwatch.engine import ExposureFlags
 from cardwatch.errors import NotFoundError
 from cardwatch.schema import Action
-from cardwatch.store.base import Store
+from cardwatch.store.base import ConflictError, Store
 from cardwatch.store.history import History
-from cardwatch.store.records import AuditEntry, Breach, CaseEvent
+from cardwatch.store.records import Alert, AuditEntry, Breach, CaseEvent
 from cardwatch.workspace import Workspace
 
 __all__ = [
@@ -54,6 +62,7 @@ __all__ = [
     "end_of_history",
     "find_suspect",
     "respond",
+    "respond_to",
 ]
 
 #: What the notice says the issuer did, in plain words: true of every exposed card on the day
@@ -63,11 +72,16 @@ WHAT_WE_DID = (
     "misuse. If your card needs replacing, we will tell you first and send you a new one."
 )
 _STOPPED = {Action.DECLINE.value, Action.CHALLENGE.value}
+#: One response at a time in a process: the API and the daily job may respond to one breach at
+#: once, and two first responses would record it twice.
+_RESPONDING = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseResult:
-    """What one response did. ``created`` is False when the breach was already stored."""
+    """What one response did. ``created`` is False when the breach was already stored;
+    ``widened`` when this analysis grew its window or stores; ``untold``: exposed cards whose
+    holders have not been told (yet) after this response."""
 
     breach: Breach
     plan: ResponsePlan
@@ -77,6 +91,9 @@ class ResponseResult:
     alerts_added: int
     notices_queued: int
     already_notified: bool
+    exposures_reranked: int = 0
+    widened: bool = False
+    untold: int = 0
 
     def summary(self) -> dict[str, object]:
         """The plan's figures and what was written (the API's answer)."""
@@ -84,11 +101,14 @@ class ResponseResult:
             "breach_id": self.breach.breach_id,
             **self.plan.summary(),
             "created": self.created,
+            "widened": self.widened,
             "exposures_added": self.exposures_added,
+            "exposures_reranked": self.exposures_reranked,
             "cases_opened": self.cases_opened,
             "alerts_added": self.alerts_added,
             "notices_queued": self.notices_queued,
             "already_notified": self.already_notified,
+            "untold": self.untold,
         }
 
 
@@ -108,21 +128,35 @@ def find_suspect(
     as_of: datetime,
     config: DetectConfig | None = None,
 ) -> tuple[Suspect, Breach | None]:
-    """The suspect named ``ident`` and its stored breach, if any: a stored breach id first;
-    then detection as of ``as_of`` (by key, merchant, chain or one of its stores); then a
-    stored breach by key or merchant (detection may no longer see an old one)."""
+    """The suspect named ``ident`` and its stored breach, if any.
+
+    A stored breach id: the breach as stored, widened by what detection as of ``as_of`` now
+    says about it (the same place, an overlapping window). Else detection as of ``as_of`` (by
+    key, merchant, chain or one of its stores), matched to the stored breach it already is, if
+    any (:func:`~cardwatch.breach.response.match_breach`). Else a stored breach by key or
+    merchant (detection may no longer see an old one)."""
     stored = store.get_breach(ident)
-    if stored is not None:
-        return suspect_of(stored), stored
     with history.connect() as con:
         found = detect(con, as_of, config or DetectConfig())
+    if stored is not None:
+        return _widened(suspect_of(stored), stored, found), stored
     for s in found:
         if ident in (s.key, s.merchant_id, s.chain, *s.merchant_ids):
-            return s, find_breach(store.breaches(), s.key)
+            match = match_breach(store.breaches(), s)
+            if match is None:
+                return s, None
+            return merge_suspects(suspect_of(match), s), match
     stored = find_breach(store.breaches(), ident)
     if stored is not None:
-        return suspect_of(stored), stored
+        return _widened(suspect_of(stored), stored, found), stored
     raise NotFoundError(f"no suspect or breach {ident!r} as of {as_of:%Y-%m-%d}")
+
+
+def _widened(suspect: Suspect, stored: Breach, found: list[Suspect]) -> Suspect:
+    for s in found:
+        if match_breach([stored], s) is stored:
+            return merge_suspects(suspect, s)
+    return suspect
 
 
 def _declines(
@@ -156,39 +190,161 @@ def respond(
     key: bytes | None = None,
     config: DetectConfig | None = None,
     policy: ResponsePolicy | None = None,
+    chain_wide: bool | None = None,
     max_decision_lookups: int = 100_000,
 ) -> ResponseResult:
     """Respond to the breach ``ident`` as of ``as_of`` (default: the end of history); ``now``
-    stamps what is written (alerts, cases, notices). Idempotent."""
-    policy = policy or ResponsePolicy()
+    stamps what is written (alerts, cases, notices). Idempotent; a later ``as_of`` updates the
+    breach (see the module's doc). ``chain_wide`` (default: as the breach was last responded
+    to, else True) covers every store of a chain-level suspect; False only its stores with
+    victims."""
     history = History(workspace)
     as_of = as_of or end_of_history(history, now)
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     suspect, stored = find_suspect(history, store, ident, as_of, config)
-    with history.connect() as con:
-        exp = exposure(con, suspect)
-        ranked = triage(con, exp, as_of)
-    declines = _declines(store, exp.cards, suspect.window_start, as_of, max_decision_lookups)
-    plan = plan_response(suspect, exp, ranked, as_of, declines=declines, policy=policy)
-
-    breach = stored or store.add_breach(breach_record(plan))
-    bid = breach.breach_id
-    known = store.exposures(bid)
-    fresh = exposure_records(
-        plan, bid, {e.card_id for e in known}, max((e.rank for e in known), default=0)
+    return respond_to(
+        workspace,
+        store,
+        suspect,
+        stored,
+        now=now,
+        as_of=as_of,
+        notify=notify,
+        base_url=base_url,
+        key=key,
+        policy=policy,
+        chain_wide=chain_wide,
+        max_decision_lookups=max_decision_lookups,
+        history=history,
     )
-    if fresh:
-        store.add_exposures(fresh)
 
-    alerts = 0
-    if not store.alerts(card_id=f"breach:{bid}", limit=1):
-        store.add_alert(breach_alert(plan, bid, now))
-        alerts += 1
+
+def respond_to(
+    workspace: Workspace,
+    store: Store,
+    suspect: Suspect,
+    stored: Breach | None,
+    *,
+    now: datetime,
+    as_of: datetime,
+    notify: bool = True,
+    base_url: str = "http://127.0.0.1:8000",
+    key: bytes | None = None,
+    policy: ResponsePolicy | None = None,
+    chain_wide: bool | None = None,
+    max_decision_lookups: int = 100_000,
+    history: History | None = None,
+    who: str = SYSTEM,
+) -> ResponseResult:
+    """Respond to ``suspect`` (already merged with ``stored``, its breach if recorded)."""
+    policy = policy or ResponsePolicy()
+    history = history or History(workspace)
+    with _RESPONDING:
+        if stored is not None:
+            stored = store.get_breach(stored.breach_id) or stored
+        if chain_wide is None:
+            chain_wide = bool((stored.evidence if stored else {}).get("chain_wide", True))
+        with history.connect() as con:
+            exp = exposure(con, suspect, chain_wide=chain_wide)
+            ranked = triage(con, exp, as_of)
+        declines = _declines(store, exp.cards, suspect.window_start, as_of, max_decision_lookups)
+        plan = plan_response(suspect, exp, ranked, as_of, declines=declines, policy=policy)
+
+        widened = False
+        if stored is None:
+            breach = store.add_breach(breach_record(plan))
+        else:
+            breach = _update(store, stored, plan)
+            widened = _grew(stored, breach)
+        bid = breach.breach_id
+        known = store.exposures(bid)
+        fresh, moved = ranked_exposures(
+            plan, bid, known, added_at=as_of if stored is not None else None
+        )
+        if fresh:
+            store.add_exposures(fresh)
+        if moved:
+            store.rerank_exposures(moved)
+
+        alerts = 0
+        if not store.alerts(card_id=f"breach:{bid}", limit=1):
+            store.add_alert(breach_alert(plan, bid, now))
+            alerts += 1
+        work = _open_victim_cases(store, plan, bid, now, policy)
+        alerts += len(work)
+
+        was_notified = stored is not None and stored.status == NOTIFIED
+        queued = 0
+        if notify:
+            try:
+                queued = enqueue_breach_notices(
+                    store,
+                    bid,
+                    key=key if key is not None else workspace.secret_key(),
+                    now=now,
+                    base_url=base_url,
+                    what_we_did=WHAT_WE_DID,
+                    merchant_name=suspect.chain or suspect.merchant_id,
+                )
+            except ConflictError:
+                queued = 0  # every exposed card was already told
+        untold = sum(1 for e in store.exposures(bid) if e.notified_at is None)
+        if not notify and was_notified and fresh and untold:
+            # The breach was confirmed and its cardholders told; the cards a wider window brought
+            # in wait for a person to say so (respond again, or the console's notify).
+            store.add_alert(_untold_alert(plan, bid, now, len(fresh), untold))
+            alerts += 1
+        result = ResponseResult(
+            store.get_breach(bid) or breach,
+            plan,
+            stored is None,
+            len(fresh),
+            len(work),
+            alerts,
+            queued,
+            was_notified,
+            len(moved),
+            widened,
+            untold,
+        )
+        store.append_audit(
+            AuditEntry(who, "breach_respond", f"breach:{bid}", now, details=result.summary())
+        )
+        return result
+
+
+def _update(store: Store, stored: Breach, plan: ResponsePlan) -> Breach:
+    """The stored breach with the new analysis's place, window and figures (its status, first
+    detection and any other evidence kept)."""
+    record = breach_record(plan, breach_id=stored.breach_id)
+    record.evidence = {
+        **stored.evidence,
+        **record.evidence,
+        "first_as_of": stored.evidence.get("first_as_of", stored.detected_at.isoformat()),
+    }
+    record.detected_at, record.status = stored.detected_at, stored.status
+    store.update_breach(record)
+    return record
+
+
+def _grew(before: Breach, after: Breach) -> bool:
+    stores = set((before.evidence or {}).get("exposed_merchant_ids") or [before.merchant_id])
+    return (
+        after.window_start < before.window_start
+        or after.window_end > before.window_end
+        or not set(after.evidence.get("exposed_merchant_ids") or []) <= stores
+    )
+
+
+def _open_victim_cases(
+    store: Store, plan: ResponsePlan, bid: str, now: datetime, policy: ResponsePolicy
+) -> list[tuple[object, Alert]]:
     worked = _cards_with_cases(store, bid)
     work = victim_work(plan, bid, now, policy, already=worked)
+    by_card = {c.card_id: c for c in plan.cards}
     for case, alert in work:
         store.open_case(case)
-        card = next(c for c in plan.cards if c.card_id == case.card_id)
+        card = by_card[case.card_id or ""]
         store.add_case_event(
             CaseEvent(
                 case.case_id,
@@ -205,36 +361,23 @@ def respond(
             )
         )
         store.add_alert(alert)
-    alerts += len(work)
+    return list(work)
 
-    queued, already = 0, False
-    if notify:
-        current = store.get_breach(bid)
-        already = current is not None and current.status == NOTIFIED
-        if not already:
-            queued = enqueue_breach_notices(
-                store,
-                bid,
-                key=key if key is not None else workspace.secret_key(),
-                now=now,
-                base_url=base_url,
-                what_we_did=WHAT_WE_DID,
-                merchant_name=suspect.chain or suspect.merchant_id,
-            )
-    result = ResponseResult(
-        store.get_breach(bid) or breach,
-        plan,
-        stored is None,
-        len(fresh),
-        len(work),
-        alerts,
-        queued,
-        already,
+
+def _untold_alert(plan: ResponsePlan, bid: str, now: datetime, added: int, untold: int) -> Alert:
+    s = plan.suspect
+    message = (
+        f"Breach at {s.merchant_id} widened to {s.window_start:%Y-%m-%d} – "
+        f"{s.window_end:%Y-%m-%d}: {added} more cards exposed; {untold} exposed cardholders "
+        "not yet told (respond again, or notify from the console)."
     )
-    store.append_audit(
-        AuditEntry(SYSTEM, "breach_respond", f"breach:{bid}", now, details=result.summary())
+    return Alert(
+        card_id=f"breach:{bid}",
+        kind="breach_update",
+        created_at=now,
+        score=1.0,
+        reasons=[{"code": "breach_widened", "message": message}],
     )
-    return result
 
 
 def _cards_with_cases(store: Store, breach_id: str) -> set[str]:

@@ -306,3 +306,133 @@ def test_declines_in_the_store_raise_a_card_with_sql(workspace, breached_world) 
         assert ranks[card.card_id] == moved.rank
     finally:
         store.close()
+
+
+# ---- a chain's breach covers the chain; a later response updates the same breach ------------
+
+EARLY = datetime(2013, 12, 10, tzinfo=UTC)  # before any alert in the test world
+
+
+def _hand_recorded(store, level: str, merchant_id: str, stores: list[str]):
+    from cardwatch.store.records import Breach
+
+    evidence = {"level": level, "merchant_ids": stores}
+    if level == "chain":
+        evidence["chain"] = merchant_id
+    start, end = datetime(2013, 11, 27, tzinfo=UTC), datetime(2013, 12, 8, tzinfo=UTC)
+    return store.add_breach(Breach(merchant_id, start, end, 5.0, EARLY, evidence=evidence))
+
+
+def _cards_at(table, stores, start, end) -> set[str]:
+    t = table.to_pandas()
+    at = t[t.merchant_id.isin(stores) & (t.timestamp >= start) & (t.timestamp <= end)]
+    return set(at.card_id)
+
+
+def test_chain_breach_exposes_every_store_of_the_chain(workspace, breached_world) -> None:
+    """Victims reported at 2 of BIGMART's 5 stores: the chain's tills are suspected, so the
+    cards that paid at all 5 stores in the window are exposed; narrowed on request; a store-level
+    breach stays at its store."""
+    History(workspace).append(breached_world.table)
+    store = MemoryStore()
+    b = _hand_recorded(store, "chain", "BIGMART", ["BM1", "BM2"])
+    result = respond(workspace, store, b.breach_id, now=NOW, as_of=EARLY, notify=False)
+    every = [f"BM{i}" for i in range(5)]
+    start, end = b.window_start, b.window_end
+    assert {c.card_id for c in result.plan.cards} == _cards_at(
+        breached_world.table, every, start, end
+    )
+    assert _cards_at(breached_world.table, ["BM1", "BM2"], start, end) < {
+        c.card_id for c in result.plan.cards
+    }
+    s = result.summary()
+    assert (s["stores"], s["stores_with_victims"], s["chain_wide"]) == (5, 2, True)
+    assert "all 5 stores of the chain BIGMART" in s["scope"] and "2 of its stores" in s["scope"]
+    assert store.get_breach(b.breach_id).evidence["exposed_merchant_ids"][:2] == ["BM1", "BM2"]
+    assert all(row["stores"] == 5 for row in result.plan.rows())
+
+    narrow_store = MemoryStore()
+    nb = _hand_recorded(narrow_store, "chain", "BIGMART", ["BM1", "BM2"])
+    narrow = respond(
+        workspace, narrow_store, nb.breach_id, now=NOW, as_of=EARLY, notify=False, chain_wide=False
+    )
+    assert {c.card_id for c in narrow.plan.cards} == _cards_at(
+        breached_world.table, ["BM1", "BM2"], start, end
+    )
+    assert narrow.summary()["stores"] == 2 and not narrow.summary()["chain_wide"]
+
+    shop_store = MemoryStore()
+    sb = _hand_recorded(shop_store, "store", "BM1", ["BM1"])
+    shop = respond(workspace, shop_store, sb.breach_id, now=NOW, as_of=EARLY, notify=False)
+    assert {c.card_id for c in shop.plan.cards} == _cards_at(
+        breached_world.table, ["BM1"], start, end
+    )
+    assert shop.summary()["stores"] == 1 and not shop.summary()["chain_wide"]
+
+
+def test_a_later_response_widens_reranks_and_tells_only_the_new_cards(
+    workspace, breached_world
+) -> None:
+    History(workspace).append(breached_world.table)
+    store = MemoryStore()
+    mid = datetime(2013, 12, 20, tzinfo=UTC)
+    first = respond(workspace, store, "BIGMART", now=mid, as_of=mid)
+    bid = first.breach.breach_id
+    told_first = {m.card_id for m in store.outbox_messages(limit=100_000)}
+    assert told_first == {c.card_id for c in first.plan.cards}
+    cases_first = {c.card_id for c in store.cases(limit=10_000) if c.breach_id == bid}
+
+    later = respond(workspace, store, "BIGMART", now=NOW, as_of=AS_OF)
+    assert later.breach.breach_id == bid and not later.created and later.widened
+    assert later.breach.window_start <= first.breach.window_start
+    assert later.breach.window_end >= first.breach.window_end
+    assert len(store.breaches()) == 1
+    new_cards = {c.card_id for c in later.plan.cards} - told_first
+    assert new_cards and later.exposures_added == len(new_cards)
+    # The new cards are told, once; nobody is told twice.
+    messages = store.outbox_messages(limit=100_000)
+    per_card = [m.card_id for m in messages if m.payload["breach_id"] == bid]
+    assert len(per_card) == len(set(per_card))
+    assert set(per_card) == told_first | new_cards
+    assert later.notices_queued == len(new_cards) and later.already_notified
+    assert later.untold == 0
+    assert all(e.notified_at is not None for e in store.exposures(bid))
+    # Triage order is the new analysis's: stored ranks follow the new plan.
+    ranks = {e.card_id: e.rank for e in store.exposures(bid)}
+    assert [ranks[c.card_id] for c in later.plan.cards] == list(range(1, len(later.plan.cards) + 1))
+    assert later.exposures_reranked > 0
+    # New victims get a case, old ones not a second.
+    cases = [c.card_id for c in store.cases(limit=10_000) if c.breach_id == bid]
+    assert len(cases) == len(set(cases)) and cases_first <= set(cases)
+    # The newly exposed cards are flagged for the engine from the later analysis on.
+    live = StoreExposure(store)
+    card = sorted(new_cards)[0]
+    assert not live.flags(card, AS_OF - timedelta(seconds=1)).exposed
+    assert live.flags(card, AS_OF).exposed
+    old_card = sorted(told_first)[0]
+    assert live.flags(old_card, mid).exposed
+
+    # Once more: nothing new to do.
+    again = respond(workspace, store, bid, now=NOW, as_of=AS_OF)
+    assert (again.exposures_added, again.notices_queued, again.cases_opened) == (0, 0, 0)
+    assert len(store.outbox_messages(limit=100_000)) == len(messages)
+
+
+def test_widening_without_notices_leaves_an_alert_for_the_analysts(
+    workspace, breached_world
+) -> None:
+    """A confirmed, notified breach widened by a run that may not notify (the daily job): the new
+    cards are flagged and ranked, and an alert says who has not been told."""
+    History(workspace).append(breached_world.table)
+    store = MemoryStore()
+    mid = datetime(2013, 12, 20, tzinfo=UTC)
+    first = respond(workspace, store, "BIGMART", now=mid, as_of=mid)
+    bid = first.breach.breach_id
+    quiet = respond(workspace, store, "BIGMART", now=NOW, as_of=AS_OF, notify=False)
+    assert quiet.exposures_added > 0 and quiet.notices_queued == 0
+    assert quiet.untold == quiet.exposures_added
+    updates = [a for a in store.alerts(card_id=f"breach:{bid}", limit=10) if a.kind != "breach"]
+    assert len(updates) == 1 and updates[0].kind == "breach_update"
+    assert f"{quiet.untold} exposed cardholders" in updates[0].reasons[0]["message"]
+    told = respond(workspace, store, bid, now=NOW, as_of=AS_OF)
+    assert told.notices_queued == quiet.untold and told.untold == 0

@@ -1,7 +1,13 @@
 """Who a breach exposed, and which of them to help first.
 
 :func:`exposure` lists every card used at the suspect's stores during its window (unique cards,
-not transactions: that is what gets reissued and told). :func:`triage` ranks them by what has
+not transactions: that is what gets reissued and told). For a chain-level suspect — the evidence
+points at the chain's tills, not at one shop — that is every store of the chain
+(:func:`chain_stores`: every ``merchant_id`` that traded under its name), not only the few whose
+victims have been reported so far: a breach of a chain's payment system leaks at all its tills,
+and the stores without a reported victim yet are those whose victims have not been defrauded, or
+have not noticed, yet. ``chain_wide=False`` keeps it to the stores with victims (the analyst's
+choice when the chain's stores do not share tills). :func:`triage` ranks them by what has
 happened to each card since: fraud already reported, then signs of the stolen data being used —
 card-not-present payments, magstripe or fallback use abroad, amounts far above the card's usual —
 so that real victims reach an analyst before worried but untouched cardholders.
@@ -19,7 +25,15 @@ import pyarrow as pa
 from cardwatch.breach.engine import History, as_utc, duckdb_engine
 from cardwatch.breach.suspect import Suspect
 
-__all__ = ["Exposure", "TriageRow", "exposure", "reissue_plan", "triage"]
+__all__ = [
+    "Exposure",
+    "TriageRow",
+    "chain_stores",
+    "exposed_stores",
+    "exposure",
+    "reissue_plan",
+    "triage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +47,10 @@ class Exposure:
     customers: int
     transactions: int
     card_not_present_transactions: int = 0
+    #: The stores are all of a chain's (``merchant_ids``), not only those with victims.
+    chain_wide: bool = False
+    #: Stores where the suspect's defrauded cards paid (the detection's ``merchant_ids``).
+    stores_with_victims: int = 0
 
     @property
     def data_stolen(self) -> str:
@@ -72,8 +90,34 @@ def _in_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
-def exposure(history: History, suspect: Suspect) -> Exposure:
-    """Every card that paid at the suspect's stores during its window.
+def chain_stores(history: History, chain: str) -> tuple[str, ...]:
+    """Every store (``merchant_id``) that traded under the chain's name, in order.
+
+    >>> from cardwatch.schema import HISTORY_SCHEMA
+    >>> chain_stores(HISTORY_SCHEMA.empty_table(), "BIGMART")
+    ()
+    """
+    e = duckdb_engine(history)
+    rows = e.query(f"""
+        SELECT DISTINCT merchant_id FROM transactions
+        WHERE merchant_name = {_in_list((chain,))} ORDER BY merchant_id
+    """)
+    return tuple(rows.column("merchant_id").to_pylist())
+
+
+def exposed_stores(history: History, suspect: Suspect, chain_wide: bool = True) -> tuple[str, ...]:
+    """The stores whose payments in the window expose a card: a chain-level suspect's whole
+    chain (its stores with victims first), unless ``chain_wide`` is False; else the suspect's."""
+    if suspect.level != "chain" or not chain_wide:
+        return suspect.merchant_ids
+    every = chain_stores(history, suspect.chain or suspect.merchant_id)
+    victims = set(suspect.merchant_ids)
+    return suspect.merchant_ids + tuple(m for m in every if m not in victims)
+
+
+def exposure(history: History, suspect: Suspect, *, chain_wide: bool = True) -> Exposure:
+    """Every card that paid at the suspect's stores during its window — at every store of the
+    chain for a chain-level suspect (see :func:`exposed_stores`).
 
     >>> from cardwatch.schema import HISTORY_SCHEMA
     >>> from datetime import UTC
@@ -83,8 +127,9 @@ def exposure(history: History, suspect: Suspect) -> Exposure:
     ()
     """
     e = duckdb_engine(history)
+    stores = exposed_stores(history, suspect, chain_wide)
     start, end = e.ts(suspect.window_start), e.ts(suspect.window_end)
-    where = f"""merchant_id IN ({_in_list(suspect.merchant_ids)})
+    where = f"""merchant_id IN ({_in_list(stores)})
           AND timestamp >= {start} AND timestamp <= {end}"""
     rows = e.query(f"""
         SELECT card_id, count(*) AS txns,
@@ -102,13 +147,15 @@ def exposure(history: History, suspect: Suspect) -> Exposure:
         .as_py()
     )
     return Exposure(
-        merchant_ids=suspect.merchant_ids,
+        merchant_ids=stores,
         window_start=suspect.window_start,
         window_end=suspect.window_end,
         cards=tuple(rows.column("card_id").to_pylist()),
         customers=int(customers or 0),
         transactions=int(sum(rows.column("txns").to_pylist())),
         card_not_present_transactions=int(sum(rows.column("cnp").to_pylist())),
+        chain_wide=suspect.level == "chain" and chain_wide,
+        stores_with_victims=len(suspect.merchant_ids),
     )
 
 

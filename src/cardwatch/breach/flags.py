@@ -7,7 +7,9 @@ the breach (``Breach.detected_at``), not from the window's start: a replay must 
 decisions on knowledge nobody had yet. ``counterfeit_risk`` holds when the thieves took track
 data — a breach of tills or ATMs, where cards were present — because that is what lets them
 write counterfeit magstripe cards; a web shop's breach leaks card numbers and CVV2, which the
-engine meets by challenging card-not-present payments instead.
+engine meets by challenging card-not-present payments instead. A card that a later analysis
+added to a breach (its window widened) counts from that analysis (``Exposure.added_at``), not from
+the breach's first detection.
 """
 
 from __future__ import annotations
@@ -80,7 +82,11 @@ class ExposureIndex:
                 continue
             item = CardExposure(breach.breach_id, breach.detected_at, counterfeit_risk(breach))
             for e in exposures:
-                cards.setdefault(e.card_id, []).append(item)
+                if e.added_at is not None and e.added_at > breach.detected_at:
+                    later = CardExposure(breach.breach_id, e.added_at, item.counterfeit_risk)
+                    cards.setdefault(e.card_id, []).append(later)
+                else:
+                    cards.setdefault(e.card_id, []).append(item)
         return cls({card: tuple(items) for card, items in cards.items()})
 
     def flags(self, card_id: str, at: datetime) -> ExposureFlags:

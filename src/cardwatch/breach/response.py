@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cardwatch.breach.exposure import Exposure, TriageRow
@@ -39,7 +39,10 @@ __all__ = [
     "classify",
     "exposure_records",
     "find_breach",
+    "match_breach",
+    "merge_suspects",
     "plan_response",
+    "ranked_exposures",
     "suspect_of",
     "victim_work",
 ]
@@ -60,6 +63,7 @@ REISSUE_COLUMNS = (
     "card_not_present",
     "declines",
     "breach",
+    "stores",
     "window_start",
     "window_end",
 )
@@ -140,7 +144,7 @@ class PlannedCard:
         return self.fraud_reported > 0
 
     def to_row(
-        self, suspect_key: str, window_start: datetime, window_end: datetime
+        self, suspect_key: str, window_start: datetime, window_end: datetime, stores: int = 1
     ) -> dict[str, Any]:
         """A row of the reissue-plan CSV."""
         return {
@@ -154,6 +158,7 @@ class PlannedCard:
             "card_not_present": self.card_not_present,
             "declines": self.declines,
             "breach": suspect_key,
+            "stores": stores,
             "window_start": window_start.isoformat(),
             "window_end": window_end.isoformat(),
         }
@@ -161,7 +166,8 @@ class PlannedCard:
 
 @dataclass(frozen=True, slots=True)
 class ResponsePlan:
-    """What to do about one breach, card by card, most at risk first."""
+    """What to do about one breach, card by card, most at risk first. ``merchant_ids`` are the
+    stores whose payments in the window exposed a card: all of a chain's when ``chain_wide``."""
 
     suspect: Suspect
     as_of: datetime
@@ -169,6 +175,39 @@ class ResponsePlan:
     cards: tuple[PlannedCard, ...]
     customers: int
     transactions: int
+    merchant_ids: tuple[str, ...] = ()
+    chain_wide: bool = False
+
+    @property
+    def stores(self) -> int:
+        """Stores covered by the exposure."""
+        return len(self.merchant_ids or self.suspect.merchant_ids)
+
+    @property
+    def scope(self) -> str:
+        """Which stores the exposure covers, and why, in plain words.
+
+        >>> from datetime import UTC
+        >>> t = datetime(2013, 12, 1, tzinfo=UTC)
+        >>> s = Suspect("BIGMART", "chain", "BIGMART", ("a", "b"), (), t, t, 3.0, 1e-3, 3, 9,
+        ...             0.1, t, 1.0, 10)
+        >>> ResponsePlan(s, t, "track", (), 0, 0, ("a", "b", "c"), True).scope[:44]
+        'all 3 stores of the chain BIGMART: the evide'
+        """
+        s = self.suspect
+        victims = len(s.merchant_ids)
+        if self.chain_wide:
+            return (
+                f"all {self.stores} stores of the chain {s.chain or s.merchant_id}: the evidence "
+                f"points at the chain (victims at {victims} of its stores so far), so every "
+                "store is taken as breached"
+            )
+        if s.level == "chain":
+            return (
+                f"the {self.stores} stores of the chain {s.chain or s.merchant_id} with victims "
+                "(narrowed by the analyst; the chain's other stores are not covered)"
+            )
+        return f"the store {s.merchant_id}"
 
     @property
     def counts(self) -> dict[str, int]:
@@ -188,7 +227,7 @@ class ResponsePlan:
     def rows(self) -> list[dict[str, Any]]:
         """The reissue plan as CSV rows, by rank."""
         s = self.suspect
-        return [c.to_row(s.key, s.window_start, s.window_end) for c in self.cards]
+        return [c.to_row(s.key, s.window_start, s.window_end, self.stores) for c in self.cards]
 
     def summary(self) -> dict[str, Any]:
         """The figures a person wants first: people, not transactions."""
@@ -198,6 +237,11 @@ class ResponsePlan:
             "window_start": self.suspect.window_start.isoformat(),
             "window_end": self.suspect.window_end.isoformat(),
             "data_stolen": self.data_stolen,
+            "level": self.suspect.level,
+            "stores": self.stores,
+            "stores_with_victims": len(self.suspect.merchant_ids),
+            "chain_wide": self.chain_wide,
+            "scope": self.scope,
             "cards": len(self.cards),
             "customers": self.customers,
             "transactions": self.transactions,
@@ -252,7 +296,14 @@ def plan_response(
         for i, (risk, d, r) in enumerate(scored, start=1)
     )
     return ResponsePlan(
-        suspect, as_of, exposed.data_stolen, cards, exposed.customers, exposed.transactions
+        suspect,
+        as_of,
+        exposed.data_stolen,
+        cards,
+        exposed.customers,
+        exposed.transactions,
+        exposed.merchant_ids,
+        exposed.chain_wide,
     )
 
 
@@ -281,6 +332,103 @@ def find_breach(breaches: Iterable[Breach], key: str) -> Breach | None:
     return None
 
 
+#: How far apart a new suspect's window and a stored breach's may be and still be one breach:
+#: successive runs see a window grow from the first victims' visits, never jump.
+MATCH_SLACK = timedelta(days=2)
+
+
+def _places(level: str, merchant_id: str, chain: str | None, stores: Iterable[str]) -> set[str]:
+    out = {f"store:{m}" for m in stores}
+    if level == "chain":
+        out.add(f"chain:{chain or merchant_id}")
+    else:
+        out.add(f"store:{merchant_id}")
+    return out
+
+
+def _breach_places(b: Breach) -> set[str]:
+    ev = b.evidence or {}
+    stores = [*(ev.get("merchant_ids") or []), *(ev.get("exposed_merchant_ids") or [])]
+    return _places(str(ev.get("level", "store")), b.merchant_id, ev.get("chain"), map(str, stores))
+
+
+def match_breach(
+    breaches: Iterable[Breach], suspect: Suspect, slack: timedelta = MATCH_SLACK
+) -> Breach | None:
+    """The stored breach a detected suspect is (already alerted): one whose window overlaps the
+    suspect's (within ``slack``) and which names the same chain or one of the same stores — by
+    key first, then by the best score. A chain found after one of its stores, or a store of a
+    chain already stored, is the same breach; the same shop a year later is a new one.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2013, 12, 1, tzinfo=UTC)
+    >>> b = Breach("BIGMART", t, t + timedelta(days=3), 9.0, t,
+    ...            evidence={"key": "chain:BIGMART", "level": "chain", "merchant_ids": ["BM1"],
+    ...                      "exposed_merchant_ids": ["BM1", "BM2"]})
+    >>> s = Suspect("BM2", "store", "BIGMART", ("BM2",), (), t + timedelta(days=2),
+    ...             t + timedelta(days=9), 3.0, 1e-3, 3, 9, 0.1, t, 1.0, 10)
+    >>> match_breach([b], s) is b
+    True
+    >>> later = Suspect("BM2", "store", None, ("BM2",), (), t + timedelta(days=300),
+    ...                 t + timedelta(days=309), 3.0, 1e-3, 3, 9, 0.1, t, 1.0, 10)
+    >>> match_breach([b], later) is None
+    True
+    """
+    mine = _places(suspect.level, suspect.merchant_id, suspect.chain, suspect.merchant_ids)
+    found = []
+    for b in breaches:
+        if b.window_start > suspect.window_end + slack:
+            continue
+        if suspect.window_start > b.window_end + slack:
+            continue
+        same_key = (b.evidence or {}).get("key") == suspect.key
+        if same_key or mine & _breach_places(b):
+            found.append((not same_key, -b.score, b.breach_id, b))
+    return min(found, key=lambda x: x[:3])[3] if found else None
+
+
+def merge_suspects(old: Suspect, new: Suspect) -> Suspect:
+    """One breach seen by two analyses: the broader place (a chain over one of its stores), the
+    union of the windows and stores (exposure never shrinks: a card told it was exposed stays
+    exposed), and the detection figures of the newer analysis.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2013, 12, 1, tzinfo=UTC)
+    >>> a = Suspect("BIGMART", "chain", "BIGMART", ("BM1", "BM2"), (), t, t + timedelta(days=3),
+    ...             9.0, 1e-9, 5, 90, 0.1, t, 1.0, 10, ("c1",))
+    >>> b = Suspect("BM3", "store", "BIGMART", ("BM3",), (), t - timedelta(days=1),
+    ...             t + timedelta(days=2), 4.0, 1e-4, 3, 40, 0.1, t, 1.0, 10, ("c2",))
+    >>> m = merge_suspects(a, b)
+    >>> m.key, m.merchant_ids, m.window_start == b.window_start, m.fraud_card_ids
+    ('chain:BIGMART', ('BM3', 'BM1', 'BM2'), True, ('c2', 'c1'))
+    """
+    broad = old if old.level == "chain" and new.level != "chain" else new
+    stores = new.merchant_ids + tuple(m for m in old.merchant_ids if m not in new.merchant_ids)
+    terminals = new.terminal_ids + tuple(t for t in old.terminal_ids if t not in new.terminal_ids)
+    frauds = new.fraud_card_ids + tuple(
+        c for c in old.fraud_card_ids if c not in set(new.fraud_card_ids)
+    )
+    return Suspect(
+        merchant_id=broad.merchant_id,
+        level=broad.level,
+        chain=broad.chain or new.chain or old.chain,
+        merchant_ids=stores,
+        terminal_ids=terminals,
+        window_start=min(old.window_start, new.window_start),
+        window_end=max(old.window_end, new.window_end),
+        score=new.score,
+        p_value=new.p_value,
+        fraud_cards=new.fraud_cards,
+        exposed_cards=new.exposed_cards,
+        expected_fraud_cards=new.expected_fraud_cards,
+        first_fraud_at=min(old.first_fraud_at, new.first_fraud_at),
+        blame=new.blame,
+        places_tested=new.places_tested,
+        fraud_card_ids=frauds,
+        ongoing=new.ongoing,
+    )
+
+
 def breach_record(plan: ResponsePlan, *, breach_id: str | None = None) -> Breach:
     """The breach as stored: the suspect's detection figures as evidence (what the console
     shows), with the data stolen and the exposure counted in people. ``detected_at`` is the
@@ -296,6 +444,11 @@ def breach_record(plan: ResponsePlan, *, breach_id: str | None = None) -> Breach
         "exposed_cards": len(plan.cards),
         "victims": plan.victims,
         "plan": plan.counts,
+        "exposed_merchant_ids": list(plan.merchant_ids or s.merchant_ids),
+        "stores": plan.stores,
+        "chain_wide": plan.chain_wide,
+        "scope": plan.scope,
+        "as_of": plan.as_of.isoformat(),
     }
     extra = {"breach_id": breach_id} if breach_id else {}
     return Breach(
@@ -310,15 +463,68 @@ def breach_record(plan: ResponsePlan, *, breach_id: str | None = None) -> Breach
 
 
 def exposure_records(
-    plan: ResponsePlan, breach_id: str, known: Collection[str] = (), start_rank: int = 0
+    plan: ResponsePlan,
+    breach_id: str,
+    known: Collection[str] = (),
+    start_rank: int = 0,
+    added_at: datetime | None = None,
 ) -> list[ExposureRecord]:
     """Exposure rows for the cards not yet stored (``known``), ranked after ``start_rank``:
     a second response adds the cards a wider window brought in, and never duplicates one."""
     fresh = [c for c in plan.cards if c.card_id not in known]
     return [
-        ExposureRecord(breach_id, c.card_id, round(c.risk, 4), start_rank + i, c.customer_id)
+        ExposureRecord(
+            breach_id,
+            c.card_id,
+            round(c.risk, 4),
+            start_rank + i,
+            c.customer_id,
+            added_at=added_at,
+        )
         for i, c in enumerate(fresh, start=1)
     ]
+
+
+def ranked_exposures(
+    plan: ResponsePlan,
+    breach_id: str,
+    known: Iterable[ExposureRecord],
+    added_at: datetime | None = None,
+) -> tuple[list[ExposureRecord], list[ExposureRecord]]:
+    """A later response's exposure: every card ranked by the new plan (risk as of the new
+    analysis), the stored cards the plan no longer lists after them in their old order.
+    Returns ``(fresh, moved)``: rows for the cards not yet stored (``added_at`` the moment
+    they were found), and the stored rows whose rank or risk changed.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2013, 12, 1, tzinfo=UTC)
+    >>> s = Suspect("m1", "store", None, ("m1",), (), t, t, 3.0, 1e-3, 3, 9, 0.1, t, 1.0, 10)
+    >>> rows = [TriageRow("c2", "u2", 100.0, 1, 0, 0, 0.0, 3),
+    ...         TriageRow("c1", "u1", 0.0, 0, 0, 0, 0.0, 1)]
+    >>> plan = plan_response(s, Exposure(("m1",), t, t, ("c1", "c2"), 2, 4), rows, t)
+    >>> fresh, moved = ranked_exposures(plan, "b", [ExposureRecord("b", "c1", 0.0, 1)], t)
+    >>> [(e.card_id, e.rank) for e in fresh], [(e.card_id, e.rank) for e in moved]
+    ([('c2', 1)], [('c1', 2)])
+    """
+    stored = {e.card_id: e for e in known}
+    fresh: list[ExposureRecord] = []
+    moved: list[ExposureRecord] = []
+    rank = 0
+    for c in plan.cards:
+        rank += 1
+        risk = round(c.risk, 4)
+        old = stored.pop(c.card_id, None)
+        if old is None:
+            fresh.append(
+                ExposureRecord(breach_id, c.card_id, risk, rank, c.customer_id, added_at=added_at)
+            )
+        elif (old.rank, old.risk) != (rank, risk):
+            moved.append(ExposureRecord(breach_id, c.card_id, risk, rank, old.customer_id))
+    for old in sorted(stored.values(), key=lambda e: (e.rank, e.card_id)):
+        rank += 1
+        if old.rank != rank:
+            moved.append(ExposureRecord(breach_id, old.card_id, old.risk, rank, old.customer_id))
+    return fresh, moved
 
 
 def breach_alert(plan: ResponsePlan, breach_id: str, now: datetime) -> Alert:

@@ -3,8 +3,10 @@
 Each exposed card gets a plain-words message (where and when it was exposed, what the issuer did)
 and a signed "am I affected?" link, written to the outbox in batches: one transaction per batch,
 so a breach of a million cards neither holds one enormous transaction nor leaves half a batch
-behind. The breach's status becomes ``notified`` at the end, and a notified breach is not notified
-again (a second run would frighten every cardholder twice).
+behind. Each card is told once per breach: the store marks its exposure notified in the same
+transaction as its message, so a second run — after a later analysis widened the window and
+found more cards — tells only the cards added since, and two runs at once cannot both tell one
+card. The breach's status becomes ``notified`` at the end of the first run.
 """
 
 from __future__ import annotations
@@ -41,18 +43,25 @@ def enqueue_breach_notices(
     card_label_for: Callable[[Exposure], str | None] | None = None,
     tz: ZoneInfo | None = None,
 ) -> int:
-    """Queue one notice per exposed card (default: all the breach's stored exposures, by rank);
-    the number queued. ``ConflictError`` when the breach was already notified."""
+    """Queue one notice per exposed card not yet told (default: all the breach's stored
+    exposures, by rank); the number queued. ``ConflictError`` when the breach was already
+    notified and none of the chosen cards is left to tell."""
     breach = store.get_breach(breach_id)
     if breach is None:
         raise NotFoundError(f"no breach {breach_id}")
-    if breach.status == NOTIFIED:
-        raise ConflictError(f"breach {breach_id} was already notified")
     merchant = merchant_name or breach.merchant_id
-    chosen = iter(exposures if exposures is not None else store.exposures(breach_id))
+    # The caller's exposures may be stale: the stored ones say who was told.
+    stored = {e.card_id: e for e in store.exposures(breach_id)}
+    chosen_all = exposures if exposures is not None else stored.values()
+    untold = [
+        e for e in chosen_all if e.card_id in stored and stored[e.card_id].notified_at is None
+    ]
+    if not untold and breach.status == NOTIFIED:
+        raise ConflictError(f"breach {breach_id} was already notified")
+    chosen = iter(untold)
     total = 0
     while batch := list(islice(chosen, batch_size)):
-        links, drafts = [], []
+        notices = []
         for exposure in batch:
             link = new_link(
                 "breach_check", exposure.card_id, {"breach_id": breach_id}, now, link_ttl
@@ -77,13 +86,11 @@ def enqueue_breach_notices(
                 "window_end": breach.window_end.isoformat(),
                 "rank": exposure.rank,
             }
-            links.append(link)
-            drafts.append(
-                OutboxDraft(
-                    "breach_notice", exposure.card_id, payload, exposure.customer_id, channel
-                )
+            draft = OutboxDraft(
+                "breach_notice", exposure.card_id, payload, exposure.customer_id, channel
             )
-        store.enqueue(drafts, now, links=links)
-        total += len(drafts)
-    store.set_breach_status(breach_id, NOTIFIED)
+            notices.append((draft, link))
+        total += store.enqueue_exposure_notices(breach_id, notices, now)
+    if breach.status != NOTIFIED:
+        store.set_breach_status(breach_id, NOTIFIED)
     return total
