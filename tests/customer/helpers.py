@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cardwatch.customer.control_cache import StoreControls
+from cardwatch.customer.engine_controls import EngineControls
+from cardwatch.engine import Engine
 from cardwatch.schema import Action, Decision, Reason, Transaction
 from cardwatch.store.records import OutboxMessage, new_id
 
@@ -34,6 +37,12 @@ def txn(
         merchant_country=country,
         channel=channel,
     )
+
+
+def decided(controls: StoreControls, payment: Transaction) -> Decision:
+    """What the live engine decides on ``payment`` with the card's controls (no model, no rules:
+    only a control can stop it, and a payment they are silent on is approved without reasons)."""
+    return Engine(controls=EngineControls(controls)).decide(payment)
 
 
 def decline(txn_id: str = "t1", code: str = "59") -> Decision:

@@ -1,7 +1,11 @@
-"""Cardholder controls decide before any model, in a fixed order, within their time and scope."""
+"""Cardholder controls decide before any model, in a fixed order, within their time and scope.
+
+What a control imposes is decided by the engine (``control_verdict``, the live path): these
+tests go through it with controls held in a store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from cardwatch.customer.control_cache import StoreControls
@@ -14,16 +18,28 @@ from cardwatch.customer.controls import (
     block_channel_control,
     block_country_control,
     freeze_control,
-    override_for,
     retry_control,
     travel_control,
 )
-from cardwatch.schema import Action
+from cardwatch.schema import Action, Decision, Transaction
 from cardwatch.store.memory import MemoryStore
+from cardwatch.store.records import Control
 
-from .helpers import T0, txn
+from .helpers import T0, decided, txn
 
 CARD = "tok_card1"
+
+
+def verdict(payment: Transaction, controls: Sequence[Control]) -> Decision:
+    store = MemoryStore()
+    for control in controls:
+        store.add_control(control)
+    return decided(StoreControls(store), payment)
+
+
+def silent(decision: Decision) -> bool:
+    """The controls had nothing to say: approved by the (empty) model, without reasons."""
+    return decision.action is Action.APPROVE and decision.reasons == []
 
 
 def test_freeze_beats_everything() -> None:
@@ -32,24 +48,25 @@ def test_freeze_beats_everything() -> None:
         retry_control(CARD, "m_shoes", 80.0, "EUR", T0),
         freeze_control(CARD, T0),
     ]
-    o = override_for(txn(), controls)
-    assert o is not None
-    assert (o.action, o.response_code, o.reason.code) == (Action.DECLINE, "62", "card_frozen")
-    assert o.reason.message
+    d = verdict(txn(), controls)
+    assert (d.action, d.response_code, [r.code for r in d.reasons]) == (
+        Action.DECLINE,
+        "62",
+        ["card_frozen"],
+    )
+    assert d.reasons[0].message
 
 
 def test_cardholder_blocks_decline_57() -> None:
-    by_country = override_for(txn(country="US"), [block_country_control(CARD, ["us"], T0)])
-    assert by_country is not None and by_country.response_code == "57"
-    assert "US" in by_country.reason.message
-    by_channel = override_for(txn(), [block_channel_control(CARD, ["ecommerce"], T0)])
-    assert by_channel is not None and by_channel.response_code == "57"
-    assert "online" in by_channel.reason.message
-    assert override_for(txn(country="FR"), [block_country_control(CARD, ["US"], T0)]) is None
-    assert override_for(txn(country=None), [block_country_control(CARD, ["US"], T0)]) is None
-    assert (
-        override_for(txn(channel="atm"), [block_channel_control(CARD, ["ecommerce"], T0)]) is None
-    )
+    by_country = verdict(txn(country="US"), [block_country_control(CARD, ["us"], T0)])
+    assert by_country.response_code == "57"
+    assert "US" in by_country.reasons[0].message
+    by_channel = verdict(txn(), [block_channel_control(CARD, ["ecommerce"], T0)])
+    assert by_channel.response_code == "57"
+    assert "online" in by_channel.reasons[0].message
+    assert silent(verdict(txn(country="FR"), [block_country_control(CARD, ["US"], T0)]))
+    assert silent(verdict(txn(country=None), [block_country_control(CARD, ["US"], T0)]))
+    assert silent(verdict(txn(channel="atm"), [block_channel_control(CARD, ["ecommerce"], T0)]))
 
 
 def test_block_beats_allowance() -> None:
@@ -57,30 +74,27 @@ def test_block_beats_allowance() -> None:
         allow_merchant_control(CARD, "m_shoes", T0),
         block_country_control(CARD, ["US"], T0),
     ]
-    o = override_for(txn(), controls)
-    assert o is not None and o.action is Action.DECLINE
+    assert verdict(txn(), controls).action is Action.DECLINE
 
 
 def test_allowed_merchant_approves() -> None:
-    o = override_for(txn(), [allow_merchant_control(CARD, "m_shoes", T0)])
-    assert o is not None and (o.action, o.response_code) == (Action.APPROVE, "00")
-    assert (
-        override_for(txn(merchant_id="m_other"), [allow_merchant_control(CARD, "m_shoes", T0)])
-        is None
+    d = verdict(txn(), [allow_merchant_control(CARD, "m_shoes", T0)])
+    assert (d.action, d.response_code, d.reasons[0].code) == (
+        Action.APPROVE,
+        "00",
+        "allowed_merchant",
+    )
+    assert silent(
+        verdict(txn(merchant_id="m_other"), [allow_merchant_control(CARD, "m_shoes", T0)])
     )
 
 
-def test_retry_is_scoped_to_merchant_amount_currency_channel() -> None:
+def test_retry_is_scoped_to_merchant_and_amount() -> None:
     retry = retry_control(CARD, "m_shoes", 80.0, "EUR", T0, channel="ecommerce", margin=0.1)
-    ok = override_for(txn(amount=88.0), [retry])
-    assert (
-        ok is not None and ok.action is Action.APPROVE and ok.reason.code == "cardholder_confirmed"
-    )
-    assert ok.control_id == retry.control_id
-    assert override_for(txn(amount=88.01), [retry]) is None
-    assert override_for(txn(merchant_id="m_other"), [retry]) is None
-    assert override_for(txn(currency="USD"), [retry]) is None
-    assert override_for(txn(channel="card_present"), [retry]) is None
+    ok = verdict(txn(amount=88.0), [retry])
+    assert ok.action is Action.APPROVE and ok.reasons[0].code == "cardholder_confirmed"
+    assert silent(verdict(txn(amount=88.01), [retry]))
+    assert silent(verdict(txn(merchant_id="m_other"), [retry]))
 
 
 def test_retry_expires() -> None:
@@ -99,7 +113,7 @@ def test_travel_notice_is_a_flag_in_its_dates() -> None:
     cc = CardControls(CARD, active_controls([notice], during.timestamp))
     reason = cc.travel(during)
     assert reason is not None and reason.code == "travel_notice" and "US" in reason.message
-    assert cc.override(during) is None
+    assert silent(verdict(during, [notice]))
     before = CardControls(CARD, active_controls([notice], T0))
     assert before.travel(txn()) is None
     assert cc.travel(txn(country="MX", at=during.timestamp)) is None
@@ -107,7 +121,7 @@ def test_travel_notice_is_a_flag_in_its_dates() -> None:
 
 def test_no_controls() -> None:
     cc = NoControls().controls_for(CARD, T0)
-    assert cc.override(txn()) is None and cc.travel(txn()) is None and not cc.frozen
+    assert cc.travel(txn()) is None and not cc.frozen
 
 
 class CountingStore(MemoryStore):
@@ -141,11 +155,10 @@ def test_store_controls_cache_and_invalidation() -> None:
     assert controls.controls_for(CARD, T0 + timedelta(seconds=30)).frozen  # event time
     # A change made elsewhere is seen once the entry is older than the TTL.
     store.add_control(block_country_control(CARD, ["US"], T0))
-    later = T0 + timedelta(minutes=2)
-    assert controls.controls_for(CARD, later).override(txn()) is None
+    later = txn(at=T0 + timedelta(minutes=2))
+    assert silent(decided(controls, later))
     ticks[0] = 5.0
-    o = controls.controls_for(CARD, later).override(txn())
-    assert o is not None and o.response_code == "57"
+    assert decided(controls, later).response_code == "57"
 
 
 def test_store_controls_lru_bound() -> None:

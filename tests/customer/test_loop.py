@@ -15,7 +15,7 @@ from cardwatch.errors import NotFoundError, ValidationError
 from cardwatch.schema import Action, Decision
 from cardwatch.store.base import Store
 
-from .helpers import BASE, KEY, T0, decline, token_of, txn
+from .helpers import BASE, KEY, T0, decided, decline, token_of, txn
 
 
 def _decline_and_notify(store: Store, card_label: str | None = None) -> tuple[Decision, dict]:
@@ -78,12 +78,12 @@ def test_it_was_me_lets_the_retry_through(store: Store) -> None:
     result = actions.it_was_me(token_of(payload["links"]["it_was_me"]), later)
     assert "Shoe Palace" in result.message and result.control_id
     retry = txn("t2", amount=85.0, at=later + timedelta(seconds=30))
-    o = controls.controls_for("tok_card1", retry.timestamp).override(retry)
-    assert o is not None and o.action is Action.APPROVE
+    o = decided(controls, retry)
+    assert o.action is Action.APPROVE and o.reasons[0].code == "cardholder_confirmed"
     too_much = txn("t3", amount=200.0, at=retry.timestamp)
-    assert controls.controls_for("tok_card1", too_much.timestamp).override(too_much) is None
+    assert decided(controls, too_much).reasons == []
     next_week = txn("t4", amount=80.0, at=later + timedelta(days=7))
-    assert controls.controls_for("tok_card1", next_week.timestamp).override(next_week) is None
+    assert decided(controls, next_week).reasons == []
     labels = store.labels_known_at(later)
     assert [(x.txn_id, x.is_fraud, x.source) for x in labels] == [("t1", False, "cardholder")]
     assert [e.action for e in store.audit_entries(target="tok_card1")] == ["it_was_me"]
@@ -103,8 +103,8 @@ def test_not_me_freezes_and_opens_a_case(store: Store) -> None:
     result = actions.not_me(token_of(payload["links"]["not_me"]), later)
     assert result.case_id and "frozen" in result.message
     retry = txn("t2", at=later + timedelta(minutes=1))
-    o = controls.controls_for("tok_card1", retry.timestamp).override(retry)
-    assert o is not None and (o.action, o.response_code) == (Action.DECLINE, "62")
+    o = decided(controls, retry)
+    assert (o.action, o.response_code) == (Action.DECLINE, "62")
     # The approval given a moment before is withdrawn, not just outranked.
     kinds = [c.kind for c in actions.list_controls("tok_card1", retry.timestamp)]
     assert kinds == ["freeze"]
@@ -114,7 +114,7 @@ def test_not_me_freezes_and_opens_a_case(store: Store) -> None:
     assert store.labels_known_at(later)[-1].is_fraud
     assert actions.unfreeze("tok_card1", later + timedelta(hours=1)) == 1
     after = txn("t5", at=later + timedelta(hours=2))
-    assert controls.controls_for("tok_card1", after.timestamp).override(after) is None
+    assert decided(controls, after).reasons == []
     actions_seen = [e.action for e in store.audit_entries(target="tok_card1")]
     assert actions_seen == ["it_was_me", "add_freeze", "not_me", "unfreeze"]
 
@@ -129,17 +129,15 @@ def test_cardholder_settings(store: Store) -> None:
     assert reason is not None
     block = actions.block_channels("tok_card1", ["atm"], T0)
     atm = txn(channel="atm", at=T0 + timedelta(hours=1))
-    o = controls.controls_for("tok_card1", atm.timestamp).override(atm)
-    assert o is not None and o.response_code == "57"
+    assert decided(controls, atm).response_code == "57"
     assert actions.revoke("tok_card1", block.control_id, T0 + timedelta(minutes=30))
-    assert controls.controls_for("tok_card1", atm.timestamp).override(atm) is None
+    assert decided(controls, atm).reasons == []
     actions.allow_merchant("tok_card1", "m_shoes", T0)
-    o = controls.controls_for("tok_card1", atm.timestamp).override(txn(at=atm.timestamp))
-    assert o is not None and o.action is Action.APPROVE
+    o = decided(controls, txn(at=atm.timestamp))
+    assert o.action is Action.APPROVE and o.reasons[0].code == "allowed_merchant"
     actions.block_countries("tok_card1", ["US"], T0)
     actions.freeze("tok_card1", T0, who="agent:ana")
-    o = controls.controls_for("tok_card1", atm.timestamp).override(txn(at=atm.timestamp))
-    assert o is not None and o.response_code == "62"
+    assert decided(controls, txn(at=atm.timestamp)).response_code == "62"
     assert store.audit_entries(target="tok_card1")[-1].who == "agent:ana"
     with pytest.raises(NotFoundError):
         actions.revoke("tok_card1", "ctl_nope", T0)

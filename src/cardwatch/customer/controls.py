@@ -1,10 +1,12 @@
-"""Cardholder controls: what the cardholder asked for, applied to one authorisation (pure).
+"""Cardholder controls: what the cardholder asked for, as records in force at an instant.
 
 The cardholder's own settings come before any model: a frozen card is declined whatever the score
 (``62``), a country or channel they blocked is declined (``57``), a merchant they trust or a
 payment they confirmed with "it was me" is approved, and a travel notice tells the engine not to
-count "abroad" or "first time in this country" against them. Order, first match wins:
-freeze → block → allow (confirmed retry, then trusted merchant); the travel flag is separate.
+count "abroad" or "first time in this country" against them. What they impose on a payment is
+decided in one place, :func:`cardwatch.engine.control_verdict` (freeze → block → allow), from
+the snapshot :func:`cardwatch.customer.engine_controls.snapshot` makes of these records; this
+module builds the records and says which are in force.
 
 A block beats an allowance because both came from the cardholder and a block is the safer reading
 of a contradiction; nothing here beats a freeze.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from cardwatch.schema import Action, Reason, ResponseCode, Transaction
+from cardwatch.schema import Reason, Transaction
 from cardwatch.store.records import Control
 
 __all__ = [
@@ -25,14 +27,11 @@ __all__ = [
     "CardControls",
     "Controls",
     "NoControls",
-    "Override",
     "active_controls",
     "allow_merchant_control",
     "block_channel_control",
     "block_country_control",
-    "channel_words",
     "freeze_control",
-    "override_for",
     "retry_control",
     "travel_control",
     "travel_reason",
@@ -50,33 +49,14 @@ CONTROL_KINDS = (
     "approve_retry",
 )
 
-_CHANNEL_WORDS = {
-    "card_present": "in-store",
-    "ecommerce": "online",
-    "moto": "mail and phone order",
-    "atm": "cash machine",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """The answer a cardholder control imposes, whatever the rules and the model say."""
-
-    action: Action
-    response_code: str
-    reason: Reason
-    control_id: str
-
 
 @dataclass(frozen=True, slots=True)
 class CardControls:
-    """The controls in force on one card at one moment."""
+    """The controls in force on one card at one moment (the engine decides what they impose:
+    :class:`cardwatch.customer.engine_controls.EngineControls`)."""
 
     card_id: str
     controls: tuple[Control, ...] = ()
-
-    def override(self, txn: Transaction) -> Override | None:
-        return override_for(txn, self.controls)
 
     def travel(self, txn: Transaction) -> Reason | None:
         return travel_reason(txn, self.controls)
@@ -99,15 +79,6 @@ class NoControls:
         return CardControls(card_id)
 
 
-def channel_words(channel: str | None) -> str:
-    """How a channel is said to a cardholder.
-
-    >>> channel_words("ecommerce"), channel_words("atm"), channel_words(None)
-    ('online', 'cash machine', 'card')
-    """
-    return _CHANNEL_WORDS.get(channel or "", channel or "card")
-
-
 def active_controls(controls: Iterable[Control], at: datetime) -> tuple[Control, ...]:
     """The controls in force at ``at`` (event time: a replay sees what was in force then)."""
     return tuple(c for c in controls if c.active_at(at))
@@ -115,66 +86,6 @@ def active_controls(controls: Iterable[Control], at: datetime) -> tuple[Control,
 
 def _listed(values: object, item: str | None) -> bool:
     return item is not None and isinstance(values, list) and item.upper() in values
-
-
-def override_for(txn: Transaction, controls: Sequence[Control]) -> Override | None:
-    """The override the card's active controls impose on ``txn``, or None.
-
-    >>> from datetime import UTC
-    >>> now = datetime(2026, 3, 1, tzinfo=UTC)
-    >>> txn = Transaction("t1", now, "tok_1", 20.0, "m1", merchant_country="US")
-    >>> override_for(txn, [block_country_control("tok_1", ["US"], now)]).response_code
-    '57'
-    >>> override_for(txn, [freeze_control("tok_1", now)]).reason.code
-    'card_frozen'
-    >>> override_for(txn, []) is None
-    True
-    """
-    by_kind: dict[str, list[Control]] = {}
-    for control in controls:
-        by_kind.setdefault(control.kind, []).append(control)
-    for control in by_kind.get("freeze", []):
-        reason = Reason("card_frozen", "The card is frozen by its holder.")
-        return Override(
-            Action.DECLINE, ResponseCode.RESTRICTED_CARD.value, reason, control.control_id
-        )
-    for control in by_kind.get("block_country", []):
-        if _listed(control.value.get("countries"), txn.merchant_country):
-            message = f"The cardholder has blocked payments in {txn.merchant_country}."
-            reason = Reason("cardholder_blocked_country", message)
-            return Override(
-                Action.DECLINE, ResponseCode.NOT_PERMITTED.value, reason, control.control_id
-            )
-    for control in by_kind.get("block_channel", []):
-        channels = control.value.get("channels")
-        if txn.channel is not None and isinstance(channels, list) and txn.channel in channels:
-            message = f"The cardholder has blocked {channel_words(txn.channel)} payments."
-            reason = Reason("cardholder_blocked_channel", message)
-            return Override(
-                Action.DECLINE, ResponseCode.NOT_PERMITTED.value, reason, control.control_id
-            )
-    for control in by_kind.get("approve_retry", []):
-        if _retry_matches(txn, control):
-            message = 'The cardholder confirmed this payment ("it was me").'
-            reason = Reason("cardholder_confirmed", message)
-            return Override(Action.APPROVE, ResponseCode.APPROVED.value, reason, control.control_id)
-    for control in by_kind.get("allow_merchant", []):
-        if control.value.get("merchant_id") == txn.merchant_id:
-            reason = Reason("cardholder_allowed_merchant", "The cardholder trusts this merchant.")
-            return Override(Action.APPROVE, ResponseCode.APPROVED.value, reason, control.control_id)
-    return None
-
-
-def _retry_matches(txn: Transaction, control: Control) -> bool:
-    """Same merchant, same currency, same channel when known, amount within the allowance."""
-    value = control.value
-    if value.get("merchant_id") != txn.merchant_id:
-        return False
-    if value.get("currency") not in (None, txn.currency):
-        return False
-    if value.get("channel") and txn.channel and value["channel"] != txn.channel:
-        return False
-    return float(txn.amount) <= float(value.get("max_amount", 0.0))
 
 
 def travel_reason(txn: Transaction, controls: Sequence[Control]) -> Reason | None:
