@@ -51,23 +51,11 @@ from typing import Any
 
 import iso8583
 
+from cardwatch.server.iso.acquirer import payment_of
 from cardwatch.server.local import SimulatedClock, free_port
 
 HOST = "127.0.0.1"  # never anything else: this is a local benchmark
 _READY = "bench-ready.json"
-_FIELDS = (
-    "amount",
-    "currency",
-    "merchant_id",
-    "merchant_name",
-    "merchant_country",
-    "mcc",
-    "terminal_id",
-    "entry_mode",
-    "channel",
-    "merchant_lat",
-    "merchant_lon",
-)
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -256,14 +244,13 @@ class Run:
             self.ended = time.perf_counter()
 
 
-def payment(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in _FIELDS if row.get(k) is not None} | {"timestamp": row["timestamp"]}
-
-
 def http_request(row: dict[str, Any], tag: str) -> bytes:
     from cardwatch.cli.demo import synthetic_pan
 
-    body = payment(row) | {"pan": synthetic_pan(row["card_id"]), "txn_id": f"{row['txn_id']}{tag}"}
+    body = payment_of(row) | {
+        "pan": synthetic_pan(row["card_id"]),
+        "txn_id": f"{row['txn_id']}{tag}",
+    }
     body["timestamp"] = body["timestamp"].isoformat()
     data = json.dumps(body).encode()
     head = (
@@ -339,7 +326,7 @@ class Pool:
             self.stan += 1
             stan = f"{(self.stan - 1) % 999_999 + 1:06d}"
             fields = authorisation_fields(
-                payment(row), synthetic_pan(row["card_id"]), stan=stan, rrn=f"9{self.stan:011d}"
+                row, synthetic_pan(row["card_id"]), stan=stan, rrn=f"9{self.stan:011d}"
             )
             raw, _ = iso8583.encode(fields, SPEC)
             items.append((row, bytes(raw), stan))
@@ -429,7 +416,7 @@ def unblocks(
     phases: list[tuple[float, float]] = []
 
     async def retry(client: IsoClient, row: dict[str, Any]) -> str:
-        txn = payment(row) | {"timestamp": clock()}
+        txn = payment_of(row) | {"timestamp": clock()}
         _, answer = await client.authorise(txn, synthetic_pan(row["card_id"]))
         return answer.get("39", "??")
 

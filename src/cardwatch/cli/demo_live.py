@@ -23,23 +23,12 @@ from cardwatch.cli.serve import serve_all
 from cardwatch.pan import tokenise
 from cardwatch.server.assembly import Running, build
 from cardwatch.server.iso import IsoClient
+from cardwatch.server.iso.acquirer import payment_of
 from cardwatch.server.local import SimulatedClock, free_port
 from cardwatch.workspace import Workspace
 from cardwatch.world import World
 
 __all__ = ["act_live"]
-
-_FIELDS = (
-    "timestamp",
-    "amount",
-    "currency",
-    "merchant_id",
-    "merchant_name",
-    "merchant_country",
-    "mcc",
-    "terminal_id",
-    "entry_mode",
-)
 
 
 class _Server:
@@ -82,8 +71,9 @@ async def _replay_day(port: int, rows: list[dict[str, Any]], limit: int) -> list
 
             async def one(row: dict[str, Any]) -> None:
                 async with window:
-                    txn = {k: row[k] for k in _FIELDS if row.get(k) is not None}
-                    request, answer = await client.authorise(txn, synthetic_pan(row["card_id"]))
+                    request, answer = await client.authorise(
+                        payment_of(row), synthetic_pan(row["card_id"])
+                    )
                     answers.append((row, request, answer))
                     p.advance(task)
 
@@ -94,7 +84,7 @@ async def _replay_day(port: int, rows: list[dict[str, Any]], limit: int) -> list
 async def _retry(port: int, row: dict[str, Any], now: datetime) -> dict[str, str]:
     """The same payment, tried again now."""
     async with IsoClient("127.0.0.1", port, timeout_s=10, first_stan=900_000) as client:
-        txn = {k: row[k] for k in _FIELDS if row.get(k) is not None} | {"timestamp": now}
+        txn = payment_of(row) | {"timestamp": now}
         _, answer = await client.authorise(txn, synthetic_pan(row["card_id"]))
         return answer
 

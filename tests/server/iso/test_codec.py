@@ -16,7 +16,13 @@ from cardwatch.server.iso import (
     decode_message,
     encode_answer,
 )
-from cardwatch.server.iso.acquirer import network_fields, reversal_fields
+from cardwatch.server.iso.acquirer import (
+    PAYMENT_COLUMNS,
+    authorisation_fields,
+    network_fields,
+    payment_of,
+    reversal_fields,
+)
 from cardwatch.server.iso.codec import ECHOED_FIELDS
 
 from .helpers import KEY, T0, VISA, decoded, encoded, request_fields
@@ -58,6 +64,18 @@ def test_authorisation_maps_every_field() -> None:
     assert txn.txn_id == request.retry_key.txn_id()
     shown = repr(request)
     assert VISA not in shown and "2512101123456789" not in shown and "0123456789ABCDEF" not in shown
+
+
+def test_a_transaction_goes_through_an_0100_and_back() -> None:
+    """What the demo and the bench send: a contract row or a Transaction, as the codec reads it."""
+    request = inbound(request_fields()).request
+    txn = request.transaction
+    assert txn is not None
+    again = authorisation_fields(txn, VISA, stan="000001", rrn="406514000001")
+    assert again == request_fields()
+    row = {**payment_of(txn), "txn_id": "row-1", "card_id": "c1", "is_fraud": None}
+    assert authorisation_fields(row, VISA, stan="000001", rrn="406514000001") == again
+    assert set(payment_of(txn)) <= set(PAYMENT_COLUMNS)
 
 
 @pytest.mark.parametrize(

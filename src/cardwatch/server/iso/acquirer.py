@@ -12,14 +12,51 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cardwatch.schema import Transaction
 from cardwatch.server.iso.codes import COUNTRY_ALPHA2, currency_by_alpha
 from cardwatch.server.iso.fields import ENTRY_MODE_CODES, amount_to_minor, format_transmission_time
 
-__all__ = ["authorisation_fields", "network_fields", "reversal_fields"]
+__all__ = [
+    "PAYMENT_COLUMNS",
+    "authorisation_fields",
+    "network_fields",
+    "payment_of",
+    "reversal_fields",
+]
+
+#: The contract's columns that describe a payment as an acquirer presents it: not the id (the
+#: host derives it from the retry key), the card (its PAN travels in DE 2) nor any label.
+PAYMENT_COLUMNS = (
+    "timestamp",
+    "amount",
+    "currency",
+    "merchant_id",
+    "merchant_name",
+    "merchant_country",
+    "mcc",
+    "terminal_id",
+    "entry_mode",
+    "channel",
+    "merchant_lat",
+    "merchant_lon",
+)
+
+
+def payment_of(txn: Mapping[str, Any] | Transaction) -> dict[str, Any]:
+    """The payment a contract row (or a :class:`Transaction`) describes: its
+    :data:`PAYMENT_COLUMNS` that are set. What the demo and the benchmark send, over ISO 8583
+    (:func:`authorisation_fields`) or as the HTTP API's JSON.
+
+    >>> payment_of({"txn_id": "t1", "card_id": "c1", "amount": 9.5, "merchant_id": "M1",
+    ...             "mcc": None, "is_fraud": 1})
+    {'amount': 9.5, 'merchant_id': 'M1'}
+    """
+    get = txn.get if isinstance(txn, Mapping) else lambda name: getattr(txn, name, None)
+    return {k: v for k in PAYMENT_COLUMNS if (v := get(k)) is not None}
 
 
 def authorisation_fields(
-    txn: Mapping[str, Any],
+    txn: Mapping[str, Any] | Transaction,
     pan: str,
     *,
     stan: str,
@@ -32,8 +69,9 @@ def authorisation_fields(
     """The fields of an authorisation (0100) or financial (0200) request for ``txn``, or of the
     advice (0120 / 0220) of a decision the network took in stand-in (``response_code``, DE 39).
 
-    ``txn`` is a contract transaction as a mapping (``amount`` in major units, ``currency``,
-    ``merchant_id`` and the optional columns); DE 7 is ``transmitted_at``, else its timestamp.
+    ``txn`` is a contract transaction, as a :class:`Transaction` or a mapping (``amount`` in
+    major units, ``currency``, ``merchant_id`` and the optional columns); DE 7 is
+    ``transmitted_at``, else its timestamp.
 
     >>> f = authorisation_fields(
     ...     {"amount": 12.5, "currency": "EUR", "merchant_id": "M1", "entry_mode": "chip",
@@ -42,6 +80,7 @@ def authorisation_fields(
     >>> f["4"], f["7"], f["22"], f["49"], f["42"]
     ('000000001250', '0305140709', '051', '978', 'M1             ')
     """
+    txn = payment_of(txn)
     currency = currency_by_alpha(str(txn.get("currency") or "EUR"))
     if currency is None:
         raise ValueError(f"currency {txn.get('currency')!r} has no ISO 4217 numeric code here")
