@@ -11,49 +11,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.profiles.fakes import SAMPLE_RULES, LinearScorer
-from tests.profiles.histories import cards_table, histories, transactions
+from tests.profiles.histories import histories, transactions
+from tests.profiles.test_reversal import COUNTS, SUMS, _engine
 
-from cardwatch.engine import Engine, Policy
-from cardwatch.profiles import FEATURE_INDEX, WINDOWS_US, ProfileState, to_us
+from cardwatch.engine import Engine
+from cardwatch.profiles import FEATURE_INDEX, WINDOWS_US, to_us
 from cardwatch.schema import Transaction
 from cardwatch.service import AuthorisationService
 from cardwatch.store.history import transactions_table
 from cardwatch.store.memory import MemoryStore
-
-POLICY = Policy(decline_at=0.7, challenge_at=0.35, exposed_decline_at=0.5, exposed_challenge_at=0.2)
-COUNTS = [
-    FEATURE_INDEX[n]
-    for n in (
-        "card_txn_count_1h",
-        "card_txn_count_24h",
-        "card_txn_count_7d",
-        "card_txn_count_30d",
-        "card_declines_24h",
-        "merchant_txn_count_24h",
-        "merchant_txn_count_7d",
-        "merchant_txn_count_30d",
-    )
-]
-SUMS = [
-    FEATURE_INDEX[n]
-    for n in (
-        "card_amount_sum_1h",
-        "card_amount_sum_24h",
-        "card_amount_sum_7d",
-        "card_amount_sum_30d",
-        "card_amount_mean_30d",
-        "amount_ratio_to_mean",
-    )
-]
-
-
-def _engine(tiny: bool = False) -> Engine:
-    state = ProfileState(cards_table())
-    if tiny:  # room for two entries: the logs compact all the time, during the warm-up too
-        state.ev_i, state.ev_amt, state.dec_i = state.ev_i[:2], state.ev_amt[:2], state.dec_i[:2]
-        state.lab_i = state.lab_i[:2]
-    return Engine(LinearScorer(), SAMPLE_RULES, POLICY, state=state)
 
 
 def _unlabelled(history: pa.Table) -> pa.Table:
