@@ -1,5 +1,5 @@
 """``cardwatch serve``: the authorisation service (HTTP and ISO 8583), the cardholder endpoints,
-the analyst console, and the notification worker, in one process."""
+the analyst console, the notification worker and the daily breach detection, in one process."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from typing import Annotated
 
 import typer
 import uvicorn
+import uvloop
 
 from cardwatch.cli.app import Home, app, console, open_workspace
 from cardwatch.customer.channels import LogChannel
 from cardwatch.customer.outbox import OutboxWorker
 from cardwatch.server.assembly import Running, build
+from cardwatch.server.daily import DailyDetection
 from cardwatch.server.iso import IsoListener, StandInPolicy
 from cardwatch.server.iso_handler import ServiceHandler
 
@@ -31,19 +33,40 @@ async def serve_all(
     iso_port: int | None,
     stop: asyncio.Event,
     clock: Callable[[], datetime] | None = None,
+    detect_hour: int | None = None,
+    detect_poll: float = 60.0,
 ) -> None:
-    """HTTP, ISO 8583 and the outbox worker until ``stop`` is set (or the server exits)."""
+    """HTTP, ISO 8583, the outbox worker and — when ``detect_hour`` is given — the daily breach
+    detection (:mod:`cardwatch.server.daily`, on the service's clock) until ``stop`` is set (or
+    the server exits)."""
     # The warmed-up profiles and model are long-lived: keep them out of the collector's full
     # passes, which otherwise pause every answer for a few hundred milliseconds now and then.
     gc.collect()
     gc.freeze()
     services = running.services
     config = uvicorn.Config(
-        running.app, host=host, port=http_port, log_level="warning", access_log=False
+        running.app,
+        host=host,
+        port=http_port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
     )
     server = uvicorn.Server(config)
     worker = OutboxWorker(services.store, {"log": LogChannel()})
     tasks = [asyncio.create_task(server.serve()), asyncio.create_task(worker.run(stop))]
+    if detect_hour is not None:
+        invalidate = getattr(services.service.engine.exposure, "invalidate", None)
+        daily = DailyDetection(
+            services.workspace,
+            services.store,
+            clock=clock or services.service.clock,
+            hour=detect_hour,
+            registry=services.registry,
+            on_change=invalidate if callable(invalidate) else None,
+        )
+        tasks.append(asyncio.create_task(daily.run(stop, detect_poll)))
     listener = None
     if iso_port is not None:
         listener = IsoListener(
@@ -80,6 +103,20 @@ def serve(
     base_url: Annotated[
         str | None, typer.Option(help="Public URL for links in notices (default: local).")
     ] = None,
+    detect_hour: Annotated[
+        int,
+        typer.Option(
+            "--detect-hour",
+            min=0,
+            max=23,
+            envvar="CARDWATCH_DETECT_HOUR",
+            help="Hour (UTC) of the daily breach detection; also at start-up when a run was "
+            "missed. Its alerts go to the analysts' queue; cardholders are not notified.",
+        ),
+    ] = 2,
+    no_detect: Annotated[
+        bool, typer.Option("--no-detect", help="No daily breach detection in this process.")
+    ] = False,
 ) -> None:
     """Serve authorisations (HTTP and ISO 8583), cardholder links and the analyst console."""
     ws = open_workspace(home)
@@ -89,8 +126,16 @@ def serve(
         f"cardwatch serving: http://{host}:{http_port}/docs (API), /console (analysts)"
         + ("" if no_iso else f", ISO 8583 on {host}:{iso_port}")
         + f"; profiles warmed on {running.warmed:,} transactions"
+        + ("" if no_detect else f"; breach detection daily at {detect_hour:02d}:00 UTC")
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve_all(running, host, http_port, None if no_iso else iso_port, asyncio.Event())
+        uvloop.run(
+            serve_all(
+                running,
+                host,
+                http_port,
+                None if no_iso else iso_port,
+                asyncio.Event(),
+                detect_hour=None if no_detect else detect_hour,
+            )
         )

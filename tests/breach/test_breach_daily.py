@@ -1,0 +1,168 @@
+"""The daily breach detection inside ``cardwatch serve``: once a day on the service's clock, its
+new suspects recorded and alerted once, widened breaches updated, cardholders never notified by
+it, and a restart does not repeat the day's run."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from cardwatch.server.daily import JOB, DailyDetection
+from cardwatch.server.local import SimulatedClock, free_port
+from cardwatch.store.history import History
+from cardwatch.store.sql import open_store
+
+HOUR = 2
+
+
+@pytest.fixture
+def store(workspace, breached_world):
+    History(workspace).append(breached_world.table)
+    s = open_store(workspace)
+    yield s
+    s.close()
+
+
+def _clock(at: datetime) -> SimulatedClock:
+    return SimulatedClock(at)
+
+
+def _advance(clock: SimulatedClock, by: timedelta) -> None:
+    clock.start += by
+
+
+def _breach_alerts(store):
+    return [a for a in store.alerts(limit=10_000) if a.kind == "breach"]
+
+
+def test_a_new_suspect_is_recorded_and_alerted_once_without_notices(workspace, store) -> None:
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    registry = CollectorRegistry()
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR, registry=registry)
+    report = job.tick()
+    assert report is not None and report.suspects >= 1 and len(report.created) == 1
+    bid = report.created[0]
+    breach = store.get_breach(bid)
+    assert breach is not None and breach.evidence["key"] == "chain:BIGMART"
+    assert breach.status == "suspected"  # a person confirms before anyone is told
+    assert store.exposures(bid)  # the engine tightens on them at once
+    assert [a.card_id for a in _breach_alerts(store)] == [f"breach:{bid}"]
+    assert not store.outbox_messages(limit=10)
+    assert registry.get_sample_value(
+        "cardwatch_breach_detection_last_run_timestamp_seconds"
+    ) == pytest.approx(report.as_of.timestamp())
+    assert registry.get_sample_value("cardwatch_breach_detection_last_new_breaches") == 1
+
+    # Not due again until the next day's hour.
+    assert job.tick() is None
+    _advance(clock, timedelta(hours=22))  # 01:00 the next day
+    assert job.tick() is None
+    _advance(clock, timedelta(hours=1, minutes=5))
+    again = job.tick()
+    assert again is not None and not again.created
+    assert again.already + len(again.updated) == again.suspects
+    assert len(store.breaches()) == 1 and len(_breach_alerts(store)) == 1
+    assert not store.outbox_messages(limit=10)
+
+
+def test_a_restart_does_not_repeat_the_days_run(workspace, store) -> None:
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    assert DailyDetection(workspace, store, clock=clock, hour=HOUR).tick() is not None
+    _advance(clock, timedelta(hours=5))
+    registry = CollectorRegistry()
+    restarted = DailyDetection(workspace, store, clock=clock, hour=HOUR, registry=registry)
+    assert restarted.tick() is None
+    last = store.last_job_run(JOB)
+    assert last is not None
+    assert abs(last.as_of - datetime(2013, 12, 20, 3, tzinfo=UTC)) < timedelta(minutes=1)
+    # /metrics shows the stored last run after the restart.
+    assert registry.get_sample_value(
+        "cardwatch_breach_detection_last_run_timestamp_seconds"
+    ) == pytest.approx(last.as_of.timestamp())
+    # Down for days: the missed run happens at start-up, before the day's hour.
+    _advance(clock, timedelta(days=3, hours=-7))  # 2013-12-23 01:00
+    late = DailyDetection(workspace, store, clock=clock, hour=HOUR)
+    assert late.tick() is not None
+
+
+def test_a_widened_breach_is_updated_not_alerted_again(workspace, store) -> None:
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR)
+    bid = job.tick().created[0]
+    before = store.get_breach(bid)
+    cards_before = len(store.exposures(bid))
+    _advance(clock, timedelta(days=11))  # 2013-12-31 03:00
+    report = job.tick()
+    assert report is not None and report.updated == [bid] and not report.created
+    after = store.get_breach(bid)
+    assert after.window_start < before.window_start or after.window_end > before.window_end
+    assert len(store.exposures(bid)) > cards_before
+    assert len(store.breaches()) == 1 and len(_breach_alerts(store)) == 1
+    assert not store.outbox_messages(limit=10)
+
+
+def test_a_dismissed_breach_stays_dismissed(workspace, store) -> None:
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR)
+    bid = job.tick().created[0]
+    store.set_breach_status(bid, "dismissed")
+    _advance(clock, timedelta(days=11))
+    report = job.tick()
+    assert report is not None and not report.created and not report.updated
+    assert report.already == report.suspects >= 1
+    assert store.get_breach(bid).status == "dismissed"
+
+
+def test_no_new_report_skips_the_run(workspace, store) -> None:
+    """Past the end of the world's reports nothing new arrives: the run is recorded, skipped."""
+    clock = _clock(datetime(2014, 3, 1, 3, tzinfo=UTC))
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR)
+    assert job.tick().created
+    _advance(clock, timedelta(days=1))
+    report = job.tick()
+    assert report is not None and report.skipped and not report.created
+
+
+def test_serve_runs_the_job_on_its_clock(workspace, store) -> None:
+    """``serve_all`` with a detection hour: a run at start-up on the simulated clock, visible in
+    /metrics, and the next day's run when the clock gets there."""
+    from cardwatch.cli.serve import serve_all
+    from cardwatch.server.assembly import build
+
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    running = build(workspace, warm=False, store=store, clock=clock)
+    port = free_port()
+
+    async def scenario() -> list[str]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            serve_all(
+                running, "127.0.0.1", port, None, stop, clock, detect_hour=HOUR, detect_poll=0.05
+            )
+        )
+        seen: list[str] = []
+        try:
+            async with httpx.AsyncClient() as client:
+                for _ in range(600):
+                    await asyncio.sleep(0.05)
+                    last = store.last_job_run(JOB)
+                    if last is not None and last.as_of.day == 20 and not seen:
+                        body = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                        seen.append(body)
+                        _advance(clock, timedelta(days=1))
+                    if last is not None and last.as_of.day == 21:
+                        break
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen and "cardwatch_breach_detection_last_run_timestamp_seconds" in seen[0]
+    last = store.last_job_run(JOB)
+    assert last is not None and last.as_of.date() == datetime(2013, 12, 21).date()
+    assert len(store.breaches()) == 1
