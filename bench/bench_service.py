@@ -19,8 +19,9 @@ would: the "it was me" link of the notice is POSTed, the same payment is sent ag
     .venv/bin/python bench/bench_service.py --levels 1,4,16,64 --requests 5000 --seconds 6
 
 The first run builds the workspace (about half a minute); ``--py-spy FILE`` profiles the server
-(the thread holding the GIL) during the highest level; ``--uvloop`` runs the service's event loop
-on uvloop (uvicorn picks httptools by itself when it is installed). CPU per authorisation is the
+(the thread holding the GIL) during the highest level. The service's event loop is uvloop and
+uvicorn's HTTP parser httptools, as in ``cardwatch serve``; ``--asyncio`` runs the service on
+the standard library's event loop instead, for comparison. CPU per authorisation is the
 service process's user + system time over the run divided by its answers: on a shared machine it
 says more than the rate does.
 """
@@ -78,9 +79,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         help="profile the server under the highest level (py-spy, GIL holder only, collapsed)",
     )
     p.add_argument(
-        "--uvloop",
+        "--asyncio",
         action="store_true",
-        help="run the service's event loop on uvloop (not what 'cardwatch serve' does today)",
+        help="run the service on asyncio's own event loop ('cardwatch serve' runs uvloop)",
     )
     p.add_argument(
         "--gc-freeze",
@@ -164,7 +165,7 @@ def serve(
     start: datetime,
     real: float,
     keep_db: bool,
-    uvloop: bool,
+    plain_asyncio: bool,
     gc_freeze: bool = False,
 ) -> None:
     """Child process: ``build`` + ``serve_all`` until the parent says stop."""
@@ -200,11 +201,12 @@ def serve(
         stop.set()
         await task
 
-    if uvloop:
-        import uvloop as _uvloop
+    if plain_asyncio:
+        asyncio.run(main())
+    else:
+        import uvloop
 
-        _uvloop.install()
-    asyncio.run(main())
+        uvloop.run(main())
 
 
 # -- load ----------------------------------------------------------------------------------------
@@ -501,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             clock.start,
             clock.real,
             args.keep_db,
-            args.uvloop,
+            args.asyncio,
             args.gc_freeze,
         ),
     )
@@ -567,7 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"cpus {os.cpu_count()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     extras = [m for m in ("httptools", "uvloop") if importlib.util.find_spec(m)]
-    loop = ("uvloop" if args.uvloop else "asyncio") + (", gc.freeze()" if args.gc_freeze else "")
+    loop = ("asyncio" if args.asyncio else "uvloop") + (", gc.freeze()" if args.gc_freeze else "")
     print(
         f"service: build + serve_all in a child process (uvicorn, ISO 8583 listener, outbox "
         f"worker), SQLite WAL synchronous=FULL; event loop {loop}, installed: "

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import uvloop
 from rich.panel import Panel
 from rich.table import Table
 
@@ -35,7 +36,7 @@ class _Server:
     """``serve_all`` in a thread of its own, stopped on exit."""
 
     def __init__(self, running: Running, http_port: int, iso_port: int) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = uvloop.new_event_loop()  # as `cardwatch serve` runs
         self.stop = asyncio.Event()
         clock = running.services.service.clock
         self.thread = threading.Thread(
