@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from tests.server.iso.helpers import KEY, TXN, VISA
+from tests.server.stores import KINDS, opened
 
 from cardwatch.engine import Engine
 from cardwatch.pan import tokenise
@@ -16,16 +19,21 @@ from cardwatch.schema import Action, Transaction
 from cardwatch.server.iso import IsoClient, IsoListener
 from cardwatch.server.iso_handler import ServiceHandler
 from cardwatch.service import AuthorisationService
-from cardwatch.store.memory import MemoryStore
+from cardwatch.store.base import Store
 
 DECLINES = FEATURE_INDEX["card_declines_24h"]
 COUNT_1H = FEATURE_INDEX["card_txn_count_1h"]
 SUM_1H = FEATURE_INDEX["card_amount_sum_1h"]
 
 
-def test_advices_record_the_networks_decision() -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_advices_record_the_networks_decision(kind: str, tmp_path: Any) -> None:
+    with opened(kind, tmp_path) as store:
+        _advices(store)
+
+
+def _advices(store: Store) -> None:
     engine = Engine()
-    store = MemoryStore()
     service = AuthorisationService(engine, store, secret_key=b"s")
     approved = {**TXN, "amount": 30.0}
     declined = {**TXN, "amount": 900.0, "timestamp": TXN["timestamp"] + timedelta(minutes=1)}

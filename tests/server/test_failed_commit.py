@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from tests.server.iso.helpers import KEY, TXN, VISA
+from tests.server.stores import KINDS, opened
 
 from cardwatch.engine import Engine
 from cardwatch.profiles import FEATURE_INDEX
@@ -18,6 +19,7 @@ from cardwatch.server.iso import IsoClient, IsoListener, StandInPolicy
 from cardwatch.server.iso_handler import ServiceHandler
 from cardwatch.service import AuthorisationService
 from cardwatch.store.memory import MemoryStore
+from cardwatch.store.sql import SqlStore
 
 START = datetime(2024, 3, 1, 12, tzinfo=UTC)
 CARD_1H = FEATURE_INDEX["card_txn_count_1h"]
@@ -85,6 +87,33 @@ def test_a_failed_batch_is_undone_whole() -> None:
         with pytest.raises(OSError):
             pending.result(10)
     assert _velocity(engine, _txn(4)) == pytest.approx((1.0, 25.0, 1.0))
+
+
+class FailingSql(SqlStore):
+    """A SQL store whose batch commits fail while ``down``."""
+
+    down = False
+
+    def record_decisions(self, records: Any) -> Any:
+        if self.down:
+            raise OSError("disk full")
+        return super().record_decisions(records)
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "memory"])
+def test_a_failed_sql_commit_is_undone(kind: str, tmp_path: Any) -> None:
+    engine = Engine()
+    with opened(kind, tmp_path, FailingSql) as store:
+        assert isinstance(store, FailingSql)
+        service = AuthorisationService(engine, store, secret_key=b"s")
+        service.authorise(_txn(0))
+        store.down = True
+        with pytest.raises(OSError):
+            service.authorise(_txn(1, amount=700.0))
+        store.down = False
+        service.authorise(_txn(2))
+        assert store.find_decision_by_key("txn:t1") is None
+        assert _velocity(engine, _txn(3)) == pytest.approx((2.0, 50.0, 2.0))
 
 
 def test_a_failed_commit_over_iso_is_answered_by_stand_in_and_undone() -> None:

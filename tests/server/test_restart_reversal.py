@@ -5,21 +5,24 @@ alone would have (counts exactly, sums to rounding), for the card's declines too
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.profiles.histories import histories, transactions
 from tests.profiles.test_reversal import COUNTS, SUMS, _engine
+from tests.server.stores import KINDS, opened
 
 from cardwatch.engine import Engine
 from cardwatch.profiles import FEATURE_INDEX, WINDOWS_US, to_us
 from cardwatch.schema import Transaction
 from cardwatch.service import AuthorisationService
+from cardwatch.store.base import Store
 from cardwatch.store.history import transactions_table
-from cardwatch.store.memory import MemoryStore
 
 
 def _unlabelled(history: pa.Table) -> pa.Table:
@@ -66,13 +69,18 @@ def test_a_restart_then_a_reversal_equals_the_reversal_alone(
         restarted.update(txn, decision)
 
 
-def test_a_payment_decided_before_a_restart_is_reversed_after_it() -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_payment_decided_before_a_restart_is_reversed_after_it(kind: str, tmp_path: Any) -> None:
+    with opened(kind, tmp_path) as store:
+        _restart_then_reverse(store)
+
+
+def _restart_then_reverse(store: Store) -> None:
     start = datetime(2024, 3, 1, 12, tzinfo=UTC)
     txns = [
         Transaction(f"t{i}", start + timedelta(minutes=i), "card-1", 25.0 + i, "m-1")
         for i in range(4)
     ]
-    store = MemoryStore()
     before = AuthorisationService(Engine(), store, secret_key=b"s")
     for i, txn in enumerate(txns[:3]):
         before.authorise(txn, iso_key=f"card-1|{i:06d}|rrn{i}|0301120{i}00")
