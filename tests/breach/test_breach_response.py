@@ -436,3 +436,26 @@ def test_widening_without_notices_leaves_an_alert_for_the_analysts(
     assert f"{quiet.untold} exposed cardholders" in updates[0].reasons[0]["message"]
     told = respond(workspace, store, bid, now=NOW, as_of=AS_OF)
     assert told.notices_queued == quiet.untold and told.untold == 0
+
+
+def test_cli_says_which_stores_and_narrows_on_request(workspace, breached_world, tmp_path) -> None:
+    History(workspace).append(breached_world.table)
+    store = open_store(workspace)
+    try:
+        bid = _hand_recorded(store, "chain", "BIGMART", ["BM1", "BM2"]).breach_id
+    finally:
+        store.close()
+    out = tmp_path / "reissue.csv"
+    base = ["breach", "respond", bid, "--home", str(workspace.home), "--as-of", "2013-12-10"]
+    narrow = CliRunner().invoke(app, [*base, "--no-notify", "--stores-only"])
+    assert narrow.exit_code == 0, narrow.output
+    assert "stores covered" in narrow.output and "unique cards exposed" in narrow.output
+    assert json.loads(narrow.stdout[narrow.stdout.index("{") :])["stores"] == 2
+    whole = CliRunner().invoke(app, [*base, "--whole-chain", "--reissue-out", str(out)])
+    assert whole.exit_code == 0, whole.output
+    summary = json.loads(whole.stdout[whole.stdout.index("{") :])
+    assert (summary["stores"], summary["chain_wide"]) == (5, True)
+    assert summary["notices_queued"] == summary["cards"] and summary["untold"] == 0
+    assert "every store is taken as breached" in whole.output.replace("\n", " ")
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == summary["cards"] and {r["stores"] for r in rows} == {"5"}

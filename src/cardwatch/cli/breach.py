@@ -97,10 +97,12 @@ def exposure_command(
             raise NotFoundError(f"no suspect {merchant!r} as of {moment:%Y-%m-%d}")
         exp = exposure(con, match[0])
         ranked = triage(con, exp, moment)
+    stores = ", ".join(exp.merchant_ids[:8]) + (" …" if len(exp.merchant_ids) > 8 else "")
     console.print(
         f"{len(exp.cards)} cards ({exp.customers} customers, {exp.transactions} "
-        f"payments) exposed at {', '.join(exp.merchant_ids)} "
-        f"{exp.window_start:%Y-%m-%d} → {exp.window_end:%Y-%m-%d}"
+        f"payments) exposed at {len(exp.merchant_ids)} stores ({stores})"
+        + (" — every store of the chain" if exp.chain_wide else "")
+        + f" {exp.window_start:%Y-%m-%d} → {exp.window_end:%Y-%m-%d}"
     )
     plan = reissue_plan(ranked, match[0])
     if out and plan:
@@ -123,18 +125,25 @@ def _summary(result: ResponseResult) -> Table:
     table.add_column("what")
     table.add_column("count", justify="right")
     rows = [
+        ("stores covered", plan.stores),
         ("unique cards exposed", len(plan.cards)),
         ("customers exposed", plan.customers),
         ("transactions at the point", plan.transactions),
         ("victims already (fraud reported)", plan.victims),
         *((f"plan: {a.replace('_', ' ')}", plan.counts[a]) for a in ACTIONS),
+        ("cards added by this response", result.exposures_added),
+        ("cards re-ranked", result.exposures_reranked),
         ("cases opened (victims first)", result.cases_opened),
         ("notices queued", result.notices_queued),
+        ("exposed cardholders not yet told", result.untold),
     ]
     for what, n in rows:
         table.add_row(what, f"{n:,}")
-    table.caption = f"breach {result.breach.breach_id} · data stolen: {plan.data_stolen}" + (
-        " · already notified" if result.already_notified else ""
+    table.caption = (
+        f"breach {result.breach.breach_id} · data stolen: {plan.data_stolen}"
+        + (" · window widened" if result.widened else "")
+        + (" · already notified before" if result.already_notified else "")
+        + f"\ncovers {plan.scope}"
     )
     return table
 
@@ -167,9 +176,19 @@ def respond_command(
             help="Where cardholders' links point (the service's public address).",
         ),
     ] = "http://127.0.0.1:8000",
+    stores_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--stores-only/--whole-chain",
+            help="For a chain-level breach: only the stores with victims, or every store of "
+            "the chain (default: as last responded, else the whole chain).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Record the breach and its exposure, flag exposed cards, queue victims for analysts,
-    notify cardholders and plan reissues. Safe to run again."""
+    notify cardholders and plan reissues. Safe to run again: a later --as-of updates the same
+    breach (wider window, cards re-ranked, new cards flagged and told; nobody told twice)."""
     ws = open_workspace(home)
     history = History(ws)
     moment = _as_of(as_of, history)
@@ -183,6 +202,7 @@ def respond_command(
             as_of=moment,
             notify=notify,
             base_url=base_url,
+            chain_wide=None if stores_only is None else not stores_only,
         )
     finally:
         store.close()

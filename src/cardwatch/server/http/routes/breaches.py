@@ -61,12 +61,15 @@ per_client = RateLimiter(600, 60.0)
 
 
 class RespondBody(BaseModel):
-    """Options of a response; ``as_of`` defaults to the end of history."""
+    """Options of a response; ``as_of`` defaults to the end of history. ``stores_only``: for a
+    chain-level breach, only the stores with victims (default: as last responded, else every
+    store of the chain). Responding again with a later ``as_of`` updates the same breach."""
 
     model_config = ConfigDict(extra="forbid")
 
     as_of: datetime | None = None
     notify: bool = True
+    stores_only: bool | None = None
 
 
 def _breach(b: Breach, exposed: int | None = None) -> dict[str, Any]:
@@ -144,6 +147,7 @@ def create_response(
         notify=body.notify,
         base_url=services.service.base_url,
         key=services.actions.key,
+        chain_wide=None if body.stores_only is None else not body.stores_only,
     )
     invalidate = getattr(services.service.engine.exposure, "invalidate", None)
     if callable(invalidate):
