@@ -69,3 +69,37 @@ def test_exposure_counts_people_and_the_data_stolen() -> None:
     assert exp.data_stolen == "track"
     web = _rows([("c1", "u1", "ecommerce"), ("c2", "u2", "moto"), ("c3", "u3", "card_present")])
     assert exposure(web, _suspect()).data_stolen == "card_not_present"
+
+
+def test_a_chain_suspect_exposes_every_store_of_the_chain() -> None:
+    """Victims at BM1 only, but the chain is suspected: cards of BM2 (same name) are exposed too,
+    not those of a shop under another name; a store-level suspect stays at its store."""
+    import pyarrow as pa
+
+    from cardwatch.breach import Suspect
+    from cardwatch.breach.exposure import chain_stores
+
+    table = _rows([("c1", "u1", "card_present"), ("c2", "u2", "card_present"),
+                   ("c3", "u3", "card_present")])  # fmt: skip
+    table = table.set_column(
+        table.schema.get_field_index("merchant_id"), "merchant_id", pa.array(["BM1", "BM2", "X"])
+    ).set_column(
+        table.schema.get_field_index("merchant_name"),
+        "merchant_name",
+        pa.array(["BIGMART", "BIGMART", "OTHER"]),
+    )
+    t = datetime(2013, 12, 1, tzinfo=UTC)
+    end = datetime(2013, 12, 2, tzinfo=UTC)
+    chain = Suspect(
+        "BIGMART", "chain", "BIGMART", ("BM1",), (), t, end, 3.0, 1e-3, 3, 9, 0.1, t, 1.0, 10
+    )
+    assert chain_stores(table, "BIGMART") == ("BM1", "BM2")
+    wide = exposure(table, chain)
+    assert (wide.cards, wide.merchant_ids, wide.chain_wide) == (("c1", "c2"), ("BM1", "BM2"), True)
+    assert wide.stores_with_victims == 1
+    narrow = exposure(table, chain, chain_wide=False)
+    assert (narrow.cards, narrow.chain_wide) == (("c1",), False)
+    shop = Suspect("BM1", "store", "BIGMART", ("BM1",), (), t, end, 3.0, 1e-3, 3, 9, 0.1, t, 1.0, 1)
+    assert exposure(table, shop).cards == ("c1",)
+    ranked = triage(table, wide, end)
+    assert {r["stores"] for r in reissue_plan(ranked, chain, len(wide.merchant_ids))} == {2}

@@ -213,7 +213,9 @@ def triage(history: History, exposed: Exposure, as_of: datetime) -> list[TriageR
     return sorted(out, key=lambda r: (-r.risk, -r.payments_since, r.card_id))
 
 
-def reissue_plan(rows: list[TriageRow], suspect: Suspect) -> list[dict[str, Any]]:
+def reissue_plan(
+    rows: list[TriageRow], suspect: Suspect, stores: int | None = None
+) -> list[dict[str, Any]]:
     """CSV rows, by the same policy as ``cardwatch breach respond``
     (:func:`cardwatch.breach.response.classify`): block and reissue cards with fraud or
     counterfeit-like use, reissue those with clear signs, monitor the rest (most exposed cards
@@ -242,6 +244,7 @@ def reissue_plan(rows: list[TriageRow], suspect: Suspect) -> list[dict[str, Any]
                 "magstripe_abroad": r.magstripe_abroad,
                 "card_not_present": r.card_not_present,
                 "breach": suspect.merchant_id,
+                "stores": stores if stores is not None else len(suspect.merchant_ids),
                 "window_start": suspect.window_start.isoformat(),
                 "window_end": suspect.window_end.isoformat(),
             }

@@ -104,7 +104,7 @@ def exposure_command(
         + (" — every store of the chain" if exp.chain_wide else "")
         + f" {exp.window_start:%Y-%m-%d} → {exp.window_end:%Y-%m-%d}"
     )
-    plan = reissue_plan(ranked, match[0])
+    plan = reissue_plan(ranked, match[0], len(exp.merchant_ids))
     if out and plan:
         with out.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(plan[0]))
