@@ -10,21 +10,20 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from tests.server.stores import opened
 
 from cardwatch.server.daily import JOB, DailyDetection
 from cardwatch.server.local import SimulatedClock, free_port
 from cardwatch.store.history import History
-from cardwatch.store.sql import open_store
 
 HOUR = 2
 
 
-@pytest.fixture
-def store(workspace, breached_world):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, workspace, breached_world, tmp_path):
     History(workspace).append(breached_world.table)
-    s = open_store(workspace)
-    yield s
-    s.close()
+    with opened(request.param, tmp_path) as s:
+        yield s
 
 
 def _clock(at: datetime) -> SimulatedClock:
