@@ -53,13 +53,28 @@ SELECT a.idx,
      AND m.ts > a.ts - {7 * 24 * _H}) AS merchant_txn_count_7d,
   (SELECT count(*) FROM df m WHERE m.merchant = a.merchant AND m.idx < a.idx
      AND m.ts > a.ts - {30 * 24 * _H}) AS merchant_txn_count_30d,
+  (SELECT count(*) FROM df m WHERE m.merchant = a.merchant AND m.idx < a.idx
+     AND m.ts > a.ts - {8 * 24 * _H} AND m.ts <= a.ts - {7 * 24 * _H})
+     AS merchant_settled_txn_count_24h,
+  (SELECT count(*) FROM df m WHERE m.merchant = a.merchant AND m.idx < a.idx
+     AND m.ts > a.ts - {14 * 24 * _H} AND m.ts <= a.ts - {7 * 24 * _H})
+     AS merchant_settled_txn_count_7d,
+  (SELECT count(*) FROM df m WHERE m.merchant = a.merchant AND m.idx < a.idx
+     AND m.ts > a.ts - {37 * 24 * _H} AND m.ts <= a.ts - {7 * 24 * _H})
+     AS merchant_settled_txn_count_30d,
   (SELECT count(*) FROM df m WHERE m.merchant = a.merchant AND m.idx < a.idx) AS m_total,
   (SELECT count(DISTINCT m.card) FROM df m WHERE m.merchant = a.merchant AND m.idx < a.idx)
      AS merchant_distinct_cards,
   (SELECT count(*) FROM lab WHERE lab.merchant = a.merchant AND lab.t <= a.ts)
      AS merchant_fraud_reported,
   (SELECT count(*) FROM lab WHERE lab.merchant = a.merchant AND lab.t <= a.ts
+     AND lab.t > a.ts - {24 * _H}) AS merchant_fraud_reported_24h,
+  (SELECT count(*) FROM lab WHERE lab.merchant = a.merchant AND lab.t <= a.ts
      AND lab.t > a.ts - {7 * 24 * _H}) AS merchant_fraud_reported_7d,
+  (SELECT coalesce((a.ts - max(lab.t)) / {_H}, -1) FROM lab WHERE lab.merchant = a.merchant
+     AND lab.t <= a.ts AND lab.t > a.ts - {30 * 24 * _H}) AS merchant_fraud_hours_since_last,
+  (SELECT coalesce((a.ts - min(lab.t)) / {_H}, -1) FROM lab WHERE lab.merchant = a.merchant
+     AND lab.t <= a.ts AND lab.t > a.ts - {30 * 24 * _H}) AS merchant_fraud_hours_since_first_30d,
   (SELECT count(*) FROM lab WHERE lab.merchant = a.merchant AND lab.t <= a.ts
      AND lab.t > a.ts - {30 * 24 * _H}) AS merchant_fraud_reported_30d
 FROM a LEFT JOIN df b ON b.card = a.card AND b.idx < a.idx
@@ -144,10 +159,14 @@ def batch_features(history: pa.Table, homes: dict[str, str], default_home: str) 
     out["merchant_fraud_rate"] = np.where(
         g.m_total > 0, g.merchant_fraud_reported / g.m_total.clip(lower=1), 0.0
     )
-    for w in ("7d", "30d"):
+    for w in ("24h", "7d", "30d"):
         n_w = g[f"merchant_txn_count_{w}"]
         out[f"merchant_fraud_rate_{w}"] = np.where(
             n_w > 0, g[f"merchant_fraud_reported_{w}"] / n_w.clip(lower=1), 0.0
+        )
+        n_s = g[f"merchant_settled_txn_count_{w}"]
+        out[f"merchant_settled_fraud_rate_{w}"] = np.where(
+            n_s > 0, g[f"merchant_fraud_reported_{w}"] / n_s.clip(lower=1), 0.0
         )
     return out[list(FEATURE_NAMES)]
 

@@ -52,6 +52,12 @@ def _far_from_last(ns: Mapping[str, Any]) -> str:
     return text
 
 
+def _merchant_fraud_age(ns: Mapping[str, Any]) -> str:
+    if ns["value"] < 0:
+        return "no fraud reported at this merchant lately"
+    return f"fraud reported at this merchant {human_duration(ns['value'])} ago"
+
+
 def _cross_border(ns: Mapping[str, Any]) -> str:
     if ns.get("country"):
         return "payment in {country}, outside the card's home country".format_map(ns)
@@ -191,6 +197,25 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         rf"merchant_fraud_reported_{_W}",
         "MERCHANT_RISK",
         "{count} frauds at this merchant reported in the last {window}",
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
+        rf"merchant_settled_fraud_rate_{_W}",
+        "MERCHANT_RISK",
+        "frauds reported at this merchant in the last {window}: {pct} of its payments a week"
+        " earlier",
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
+        r"merchant_settled_txn_count_.*",
+        "MERCHANT_ACTIVITY",
+        "unusual activity at this merchant a week ago",
+        "unusual activity at this merchant",
+    ),
+    ReasonTemplate(
+        r"merchant_fraud_hours_since_(last|first_30d)",
+        "MERCHANT_RISK",
+        _merchant_fraud_age,
         "fraud reported at this merchant lately",
     ),
     ReasonTemplate(

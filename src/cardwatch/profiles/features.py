@@ -71,10 +71,30 @@ DESCRIPTIONS: dict[str, str] = {
     "merchant_distinct_cards": "distinct cards seen at the merchant, ever",
     "merchant_fraud_reported": "frauds at the merchant reported so far",
     "merchant_fraud_rate": "frauds reported so far over the merchant's attempts so far",
+    "merchant_fraud_reported_24h": "frauds at the merchant whose report came in the last 24 hours",
     "merchant_fraud_reported_7d": "frauds at the merchant whose report came in the last 7 days",
     "merchant_fraud_reported_30d": "frauds at the merchant whose report came in the last 30 days",
+    "merchant_fraud_rate_24h": "frauds reported in the last 24 hours over its 24-hour attempts",
     "merchant_fraud_rate_7d": "frauds reported in the last 7 days over its 7-day attempts",
     "merchant_fraud_rate_30d": "frauds reported in the last 30 days over its 30-day attempts",
+    "merchant_settled_txn_count_24h": "merchant's attempts between 8 and 7 days ago",
+    "merchant_settled_txn_count_7d": "merchant's attempts between 14 and 7 days ago",
+    "merchant_settled_txn_count_30d": "merchant's attempts between 37 and 7 days ago",
+    "merchant_settled_fraud_rate_24h": (
+        "frauds reported in the last 24 hours over the attempts between 8 and 7 days ago"
+    ),
+    "merchant_settled_fraud_rate_7d": (
+        "frauds reported in the last 7 days over the attempts between 14 and 7 days ago"
+    ),
+    "merchant_settled_fraud_rate_30d": (
+        "frauds reported in the last 30 days over the attempts between 37 and 7 days ago"
+    ),
+    "merchant_fraud_hours_since_last": (
+        "hours since the merchant's latest fraud report of the last 30 days (-1 when none)"
+    ),
+    "merchant_fraud_hours_since_first_30d": (
+        "hours since the merchant's earliest fraud report of the last 30 days (-1 when none)"
+    ),
 }
 
 FEATURE_NAMES: tuple[str, ...] = tuple(DESCRIPTIONS)

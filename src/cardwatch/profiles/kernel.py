@@ -18,7 +18,8 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
 - ``ev_i`` int64 [events, 4] (time, next event of the card, next event of the merchant,
   reverted flag) and ``ev_amt``; ``dec_i`` int64 [declines, 3] (time, next decline of the card,
   reverted flag); ``lab_i`` int64 [labels, 2] (time a fraud label became visible, next label of
-  the merchant), which the merchants' 7- and 30-day fraud windows walk like the events'.
+  the merchant), which the merchants' 24-hour, 7- and 30-day fraud windows walk like the
+  events'.
 - ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
   (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
 - ``meta``: counters (events, declines, keys in the hash set, labels).
@@ -84,15 +85,15 @@ CF_CP_LON = 7
 N_CF = 8
 # merch_i columns
 MI_LAST_EV = 0
-MI_TAIL = 1  # 3 columns: 24 h, 7 d, 30 d
-MI_CNT = 4  # 3 columns
-MI_TOTAL = 7
-MI_CARDS = 8
-MI_FRAUD = 9
-MI_LAST_LAB = 10  # the merchant's latest fraud label in the labels log
-MI_LTAIL = 11  # 2 columns: labels' 7 d, 30 d
-MI_LCNT = 13  # 2 columns
-N_MI = 15
+MI_TAIL = 1  # 6 columns: the windows of _MERCH_W (24 h, 7 d, 30 d, 8 d, 14 d, 37 d)
+MI_CNT = 7  # 6 columns
+MI_TOTAL = 13
+MI_CARDS = 14
+MI_FRAUD = 15
+MI_LAST_LAB = 16  # the merchant's latest fraud label in the labels log
+MI_LTAIL = 17  # 3 columns: labels' 24 h, 7 d, 30 d
+MI_LCNT = 20  # 3 columns
+N_MI = 23
 # card_dec columns
 DC_LAST = 0
 DC_TAIL = 1
@@ -113,13 +114,33 @@ CI_MINUS_ONE = (
     CI_TAIL + 3,
     CI_LAST_CP_TS,
 )
-MI_MINUS_ONE = (MI_LAST_EV, MI_TAIL, MI_TAIL + 1, MI_TAIL + 2, MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1)
+MI_MINUS_ONE = (
+    MI_LAST_EV,
+    MI_TAIL,
+    MI_TAIL + 1,
+    MI_TAIL + 2,
+    MI_TAIL + 3,
+    MI_TAIL + 4,
+    MI_TAIL + 5,
+    MI_LAST_LAB,
+    MI_LTAIL,
+    MI_LTAIL + 1,
+    MI_LTAIL + 2,
+)
 DC_MINUS_ONE = (DC_LAST, DC_TAIL)
 
 _W = np.array(WINDOWS_US, dtype=np.int64)
 _DAY = WINDOWS_US[1]
-_MERCH_WINDOWS = np.array([1, 2, 3], dtype=np.int64)  # indices into _W: 24 h, 7 d, 30 d
-_LAB_WINDOWS = np.array([2, 3], dtype=np.int64)  # the fraud labels' windows: 7 d and 30 d
+#: The merchants' windows: 24 h, 7 d, 30 d (attempts), then 7 d + each of them, whose difference
+#: with the 7-day window is the attempts of the same length ending 7 days ago — old enough that
+#: their fraud reports are in (the default label delay), the Handbook's "terminal risk" windows.
+_MERCH_W = np.array([_W[1], _W[2], _W[3], _W[2] + _W[1], 2 * _W[2], _W[2] + _W[3]], dtype=np.int64)
+_N_MW = 6
+_MW_LONGEST = 5  # 37 days: compaction keeps what it holds
+_MW_7D = 1
+_LAB_WINDOWS = np.array([1, 2, 3], dtype=np.int64)  # the fraud labels' windows: 24 h, 7 d, 30 d
+_N_LAB_W = 3
+_LAB_LONGEST = _N_LAB_W - 1  # the 30-day window: the longest, which compaction keeps
 
 _CH_CP = CHANNEL_CODES["card_present"]
 _CH_ATM = CHANNEL_CODES["atm"]
@@ -164,13 +185,19 @@ F_M30 = FEATURE_INDEX["merchant_txn_count_30d"]
 F_MCARDS = FEATURE_INDEX["merchant_distinct_cards"]
 F_MFRAUD = FEATURE_INDEX["merchant_fraud_reported"]
 F_MRATE = FEATURE_INDEX["merchant_fraud_rate"]
-F_MFRAUD_W = FEATURE_INDEX["merchant_fraud_reported_7d"]
-F_MRATE_W = FEATURE_INDEX["merchant_fraud_rate_7d"]
+F_MFRAUD_W = FEATURE_INDEX["merchant_fraud_reported_24h"]
+F_MRATE_W = FEATURE_INDEX["merchant_fraud_rate_24h"]
+F_MF_LAST = FEATURE_INDEX["merchant_fraud_hours_since_last"]
+F_MSETTLED = FEATURE_INDEX["merchant_settled_txn_count_24h"]
+F_MSHARE = FEATURE_INDEX["merchant_settled_fraud_rate_24h"]
+F_MF_FIRST = FEATURE_INDEX["merchant_fraud_hours_since_first_30d"]
 assert FEATURE_INDEX["card_txn_count_30d"] == F_CNT + 3
 assert FEATURE_INDEX["card_amount_sum_30d"] == F_SUM + 3
 assert F_M24 + 1 == F_M7 and F_M7 + 1 == F_M30
-assert FEATURE_INDEX["merchant_fraud_reported_30d"] == F_MFRAUD_W + 1
-assert FEATURE_INDEX["merchant_fraud_rate_30d"] == F_MRATE_W + 1
+assert FEATURE_INDEX["merchant_fraud_reported_30d"] == F_MFRAUD_W + 2
+assert FEATURE_INDEX["merchant_fraud_rate_30d"] == F_MRATE_W + 2
+assert FEATURE_INDEX["merchant_settled_txn_count_30d"] == F_MSETTLED + 2
+assert FEATURE_INDEX["merchant_settled_fraud_rate_30d"] == F_MSHARE + 2
 
 _HOUR_US = WINDOWS_US[0]
 _MIN_HOURS = 1.0 / 60.0  # speed floor: two uses a second apart are not "infinitely fast"
@@ -289,6 +316,8 @@ def features_into(  # type: ignore[no-untyped-def]
     out[F_MANUAL] = 1.0 if entry == _EM_MANUAL else 0.0
     out[F_RATIO] = 1.0
     out[F_SINCE] = -1.0
+    out[F_MF_LAST] = -1.0
+    out[F_MF_FIRST] = -1.0
     out[F_FT_MERCH] = 1.0
     out[F_FT_MCC] = 1.0 if mcc != -1 else 0.0
     out[F_FT_COUNTRY] = 1.0 if country != -1 else 0.0
@@ -343,22 +372,24 @@ def features_into(  # type: ignore[no-untyped-def]
             p = dec_i[p, 1]
         out[F_DECL] = dcnt
     if m >= 0:
-        for j in range(3):
-            k = _MERCH_WINDOWS[j]
+        for j in range(_N_MW):
             cnt = merch_i[m, MI_CNT + j]
             p = merch_i[m, MI_TAIL + j]
-            lim = t - _W[k]
+            lim = t - _MERCH_W[j]
             while p >= 0 and ev_i[p, 0] <= lim:
                 if ev_i[p, 3] == 0:
                     cnt -= 1
                 p = ev_i[p, 2]
-            out[F_M24 + j] = cnt
+            if j < 3:
+                out[F_M24 + j] = cnt
+            else:  # the 7 + w window less the last 7 days: the w days ending 7 days ago
+                out[F_MSETTLED + j - 3] = cnt - out[F_M24 + _MW_7D]
         total = merch_i[m, MI_TOTAL]
         out[F_MCARDS] = merch_i[m, MI_CARDS]
         out[F_MFRAUD] = merch_i[m, MI_FRAUD]
         if total > 0:
             out[F_MRATE] = merch_i[m, MI_FRAUD] / total
-        for j in range(2):
+        for j in range(_N_LAB_W):
             cnt = merch_i[m, MI_LCNT + j]
             p = merch_i[m, MI_LTAIL + j]
             lim = t - _W[_LAB_WINDOWS[j]]
@@ -366,9 +397,17 @@ def features_into(  # type: ignore[no-untyped-def]
                 cnt -= 1
                 p = lab_i[p, 1]
             out[F_MFRAUD_W + j] = cnt
-            n_w = out[F_M7 + j]  # the merchant's attempts in the same window
+            n_w = out[F_M24 + j]  # the merchant's attempts in the same window
             if n_w > 0:
                 out[F_MRATE_W + j] = cnt / n_w
+            n_s = out[F_MSETTLED + j]  # its attempts of the same length ending 7 days ago
+            if n_s > 0:
+                out[F_MSHARE + j] = cnt / n_s
+            if j == _LAB_LONGEST and cnt > 0:
+                # the oldest report still inside 30 days, and the latest one: how long the
+                # merchant's run of reported fraud has lasted, and how fresh it is
+                out[F_MF_FIRST] = (t - lab_i[p, 0]) / _HOUR_US
+                out[F_MF_LAST] = (t - lab_i[merch_i[m, MI_LAST_LAB], 0]) / _HOUR_US
 
 
 @njit(cache=True, nogil=True)
@@ -421,10 +460,9 @@ def update_one(  # type: ignore[no-untyped-def]
         ev_i[last, 1] = e
     card_i[c, CI_LAST_EV] = e
     # merchant windows
-    for j in range(3):
-        k = _MERCH_WINDOWS[j]
+    for j in range(_N_MW):
         p = merch_i[m, MI_TAIL + j]
-        lim = t - _W[k]
+        lim = t - _MERCH_W[j]
         while p >= 0 and ev_i[p, 0] <= lim:
             if ev_i[p, 3] == 0:
                 merch_i[m, MI_CNT + j] -= 1
@@ -506,9 +544,9 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
 @njit(cache=True, nogil=True)
 def label_push(merch_i, lab_i, meta, m, t):  # type: ignore[no-untyped-def]
     """Count a fraud label of merchant ``m`` that became visible at ``t``: in its total and, in
-    its chain of labels, in its 7- and 30-day windows. Labels come in time order; one that is
-    late for its merchant (a back-dated report) counts from the merchant's latest label's
-    time, so that every chain stays in time order and its windows exact."""
+    its chain of labels, in its 24-hour, 7- and 30-day windows. Labels come in time order; one
+    that is late for its merchant (a back-dated report) counts from the merchant's latest
+    label's time, so that every chain stays in time order and its windows exact."""
     last = merch_i[m, MI_LAST_LAB]
     if last >= 0 and lab_i[last, 0] > t:
         t = lab_i[last, 0]
@@ -517,7 +555,7 @@ def label_push(merch_i, lab_i, meta, m, t):  # type: ignore[no-untyped-def]
     meta[M_LABELS] = q + 1
     lab_i[q, 0] = t
     lab_i[q, 1] = -1
-    for j in range(2):
+    for j in range(_N_LAB_W):
         p = merch_i[m, MI_LTAIL + j]
         lim = t - _W[_LAB_WINDOWS[j]]
         while p >= 0 and lab_i[p, 0] <= lim:
@@ -642,7 +680,7 @@ def revert_event(card_i, card_f, merch_i, ev_i, ev_amt, c, m, e):  # type: ignor
             card_f[c, CF_SUM + k] -= a
             if card_i[c, CI_CNT + k] == 0:
                 card_f[c, CF_SUM + k] = 0.0
-    for j in range(3):
+    for j in range(_N_MW):
         p = merch_i[m, MI_TAIL + j]
         if 0 <= p <= e:
             merch_i[m, MI_CNT + j] -= 1
@@ -695,9 +733,9 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         if card_i[c, CI_TAIL + 3] < 0:
             card_i[c, CI_LAST_EV] = -1
     for m in range(merch_i.shape[0]):
-        for j in range(3):
+        for j in range(_N_MW):
             p = merch_i[m, MI_TAIL + j]
-            lim = t - _W[_MERCH_WINDOWS[j]]
+            lim = t - _MERCH_W[j]
             while p >= 0 and ev_i[p, 0] <= lim:
                 if ev_i[p, 3] == 0:
                     merch_i[m, MI_CNT + j] -= 1
@@ -705,7 +743,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
             merch_i[m, MI_TAIL + j] = p
             if p >= 0:
                 e0 = min(e0, p)
-        if merch_i[m, MI_TAIL + 2] < 0:
+        if merch_i[m, MI_TAIL + _MW_LONGEST] < 0:
             merch_i[m, MI_LAST_EV] = -1
     if e0 == 0:
         return 0
@@ -718,7 +756,11 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         ev_amt[e] = ev_amt[e0 + e]
     _shift(ev_i[:n], (1, 2), e0)
     _shift(card_i, (CI_LAST_EV, CI_TAIL, CI_TAIL + 1, CI_TAIL + 2, CI_TAIL + 3), e0)
-    _shift(merch_i, (MI_LAST_EV, MI_TAIL, MI_TAIL + 1, MI_TAIL + 2), e0)
+    _shift(
+        merch_i,
+        (MI_LAST_EV, MI_TAIL, MI_TAIL + 1, MI_TAIL + 2, MI_TAIL + 3, MI_TAIL + 4, MI_TAIL + 5),
+        e0,
+    )
     meta[M_EVENTS] = n
     return e0
 
@@ -754,12 +796,12 @@ def compact_declines(card_dec, dec_i, meta, t):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
-    """:func:`compact_events` for the fraud labels log (a 7- and a 30-day window per merchant;
-    the merchants' totals never expire)."""
+    """:func:`compact_events` for the fraud labels log (a 24-hour, a 7- and a 30-day window per
+    merchant; the merchants' totals never expire)."""
     q_end = meta[M_LABELS]
     q0 = q_end
     for m in range(merch_i.shape[0]):
-        for j in range(2):
+        for j in range(_N_LAB_W):
             p = merch_i[m, MI_LTAIL + j]
             lim = t - _W[_LAB_WINDOWS[j]]
             while p >= 0 and lab_i[p, 0] <= lim:
@@ -768,7 +810,7 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
             merch_i[m, MI_LTAIL + j] = p
             if p >= 0:
                 q0 = min(q0, p)
-        if merch_i[m, MI_LTAIL + 1] < 0:
+        if merch_i[m, MI_LTAIL + _LAB_LONGEST] < 0:
             merch_i[m, MI_LAST_LAB] = -1
     if q0 == 0:
         return 0
@@ -777,6 +819,6 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
         lab_i[q, 0] = lab_i[q0 + q, 0]
         lab_i[q, 1] = lab_i[q0 + q, 1]
     _shift(lab_i[:n], (1,), q0)
-    _shift(merch_i, (MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1), q0)
+    _shift(merch_i, (MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1, MI_LTAIL + 2), q0)
     meta[M_LABELS] = n
     return q0

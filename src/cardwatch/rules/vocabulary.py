@@ -65,10 +65,20 @@ PROFILE_FEATURES = (
     "merchant_distinct_cards",
     "merchant_fraud_reported",
     "merchant_fraud_rate",
+    "merchant_fraud_reported_24h",
     "merchant_fraud_reported_7d",
     "merchant_fraud_reported_30d",
+    "merchant_fraud_rate_24h",
     "merchant_fraud_rate_7d",
     "merchant_fraud_rate_30d",
+    "merchant_settled_txn_count_24h",
+    "merchant_settled_txn_count_7d",
+    "merchant_settled_txn_count_30d",
+    "merchant_settled_fraud_rate_24h",
+    "merchant_settled_fraud_rate_7d",
+    "merchant_settled_fraud_rate_30d",
+    "merchant_fraud_hours_since_last",
+    "merchant_fraud_hours_since_first_30d",
 )
 
 FEATURE_KINDS = MappingProxyType(
