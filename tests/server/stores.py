@@ -4,13 +4,13 @@ its own, dropped afterwards; skipped without CARDWATCH_TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine
+from tests.store.conftest import _schema_engine
 
 from cardwatch.store.base import Store
 from cardwatch.store.database import make_engine, upgrade
@@ -18,6 +18,14 @@ from cardwatch.store.memory import MemoryStore
 from cardwatch.store.sql import SqlStore
 
 KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _sqlite_engine(path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -28,31 +36,16 @@ def opened(kind: str, tmp_path: Path, cls: type[SqlStore] = SqlStore) -> Iterato
         yield MemoryStore()
         return
     if kind == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'cardwatch.db'}")
+        engines = _sqlite_engine(tmp_path / "cardwatch.db")
+    else:
+        url = os.environ.get("CARDWATCH_TEST_DATABASE_URL")
+        if not url:
+            pytest.skip("CARDWATCH_TEST_DATABASE_URL not set")
+        engines = _schema_engine(url)
+    for engine in engines:  # one engine; the generator drops what it made once resumed
         upgrade(engine)
         store = cls(engine)
         try:
             yield store
         finally:
             store.close()
-        return
-    url = os.environ.get("CARDWATCH_TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("CARDWATCH_TEST_DATABASE_URL not set")
-    schema = f"cw_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        upgrade(engine)
-        store = cls(engine)
-        try:
-            yield store
-        finally:
-            store.close()
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
