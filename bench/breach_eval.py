@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import statistics
 import sys
@@ -41,6 +42,21 @@ from cardwatch.world import BreachConfig, FraudConfig, World, WorldConfig, simul
 __all__ = ["Outcome", "Scenario", "evaluate", "main", "matches", "summarise", "sweep"]
 
 DAY = timedelta(days=1)
+#: Portfolio of the goal-size worlds: 2 % of a whole-chain breach is then ~200 victims, 0.5 % ~50.
+GOAL_CARDS = 30_000
+#: Portfolio of the small "limits" worlds (the first evaluation's size).
+LIMIT_CARDS = 5_000
+
+
+def quarter_of_chain(cards: int) -> int:
+    """A quarter of the breached chain's stores (Grand Bazar: 24 stores per 10,000 cards, and at
+    least one in each of the 24 French cities), so that a partial breach exposes about the same
+    share of the portfolio at any size: the first evaluation's 6 stores at 5,000 cards.
+
+    >>> quarter_of_chain(5_000), quarter_of_chain(30_000)
+    (6, 18)
+    """
+    return max(24, round(24 * cards / 10_000)) // 4
 
 
 @dataclass(frozen=True)
@@ -52,11 +68,13 @@ class Scenario:
     stores: int | None = None  # None: every store of the chain
     delay_days: float = 4.0
     decoys: bool = False
-    cards: int = 5000
+    cards: int = GOAL_CARDS
     days: int = 100
+    quarter: bool = False  # a quarter of the chain's stores (scales with the portfolio)
 
     def world_config(self) -> WorldConfig:
-        breach = BreachConfig(stores=self.stores, share_defrauded=self.share,
+        stores = quarter_of_chain(self.cards) if self.quarter else self.stores
+        breach = BreachConfig(stores=stores, share_defrauded=self.share,
                               delay_days=self.delay_days)  # fmt: skip
         fraud = (
             FraudConfig(decoys=2, skimmers=2, phishing_rate=0.009) if self.decoys else FraudConfig()
@@ -65,12 +83,14 @@ class Scenario:
                            fraud=fraud)  # fmt: skip
 
     @property
-    def group(self) -> tuple[float, str, float, bool]:
+    def group(self) -> tuple[int, float, str, float, bool]:
         """What the table aggregates over seeds by."""
-        return (self.share, self.size, self.delay_days, self.decoys)
+        return (self.cards, self.share, self.size, self.delay_days, self.decoys)
 
     @property
     def size(self) -> str:
+        if self.quarter:
+            return f"1/4 ({quarter_of_chain(self.cards)})"
         return "all" if self.stores is None else str(self.stores)
 
 
@@ -210,23 +230,37 @@ def evaluate(
     return out
 
 
-def scenarios(quick: bool, seeds: int) -> list[Scenario]:
-    """The sweep: every share × size for ``seeds`` seeds, then delay and decoys one at a time."""
+def scenarios(quick: bool, seeds: int, cards: int = GOAL_CARDS, limits: bool = False,
+              goal: bool = True) -> list[Scenario]:  # fmt: skip
+    """The sweep at ``cards`` cards: every share × size (whole chain, a quarter of its stores)
+    for ``seeds`` seeds, then a longer delay and decoys at 2 %, and breach-free worlds (plain and
+    with decoys). ``limits`` adds the small worlds (5,000 cards, one seed) where ≤ 2 % means a
+    handful of victims."""
     if quick:
         return [
             Scenario(seed=0, share=0.05, cards=1500, days=80),
             Scenario(seed=1, share=0.02, stores=6, decoys=True, cards=1500, days=80),
         ]
-    grid = [
-        Scenario(seed=s, share=sh, stores=st)
-        for st in (None, 6)
-        for sh in (0.005, 0.01, 0.02, 0.05)
-        for s in range(seeds)
-    ]
-    grid += [Scenario(seed=s, share=0.02, delay_days=10.0) for s in range(seeds)]
-    grid += [Scenario(seed=s, share=0.02, decoys=True) for s in range(seeds)]
-    # Breach-free worlds (nobody defrauded at the chain), plain and with decoys: false alerts only.
-    grid += [Scenario(seed=s, share=0.0, decoys=d) for d in (False, True) for s in range(seeds)]
+    grid: list[Scenario] = []
+    if goal:
+        grid += [
+            Scenario(seed=s, share=sh, quarter=q, cards=cards)
+            for q in (False, True)
+            for sh in (0.005, 0.01, 0.02, 0.05)
+            for s in range(seeds)
+        ]
+        grid += [Scenario(seed=s, share=0.02, delay_days=10.0, cards=cards) for s in range(seeds)]
+        grid += [Scenario(seed=s, share=0.02, decoys=True, cards=cards) for s in range(seeds)]
+        # Breach-free worlds (nobody defrauded at the chain), plain and with decoys.
+        grid += [Scenario(seed=s, share=0.0, decoys=d, cards=cards)
+                 for d in (False, True) for s in range(seeds)]  # fmt: skip
+    if limits:
+        grid += [
+            Scenario(seed=0, share=sh, quarter=q, cards=LIMIT_CARDS)
+            for q in (False, True)
+            for sh in (0.005, 0.01, 0.02, 0.05)
+        ]
+        grid += [Scenario(seed=0, share=0.0, decoys=True, cards=LIMIT_CARDS)]
     return grid
 
 
@@ -252,12 +286,13 @@ def summarise(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     for o in outcomes:
         groups.setdefault(o.scenario.group, []).append(o)
     rows = []
-    for (share, size, delay, decoys), os_ in groups.items():
+    for (cards, share, size, delay, decoys), os_ in groups.items():
         alerts = sum(o.correct + o.false for o in os_)
         found = [o for o in os_ if o.found_at is not None]
         starts = [o.window[0] - o.true_window[0] for o in found if o.window and o.true_window]
         rows.append({
-            "share": share, "stores": size, "delay": delay, "decoys": decoys, "worlds": len(os_),
+            "cards": cards, "share": share, "stores": size, "delay": delay, "decoys": decoys,
+            "worlds": len(os_),
             "exposed": statistics.mean(o.exposed for o in os_),
             "defrauded": statistics.mean(o.defrauded for o in os_),
             "reported": statistics.mean(o.reported for o in os_),
@@ -290,15 +325,16 @@ def print_table(rows: Sequence[dict[str, Any]], title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    heads = ["defrauded share", "stores", "delay d", "decoys", "worlds", "exposed", "defrauded",
-             "reported", "recall", "precision", "false alerts", "others found",
+    heads = ["cards", "defrauded share", "stores", "delay d", "decoys", "worlds", "exposed",
+             "defrauded", "reported", "recall", "precision", "false alerts", "others found",
              "days from start", "days from 1st report", "reports at alert",
              "window start err d"]  # fmt: skip
     for h in heads:
         table.add_column(h, justify="right")
     for r in rows:
         table.add_row(
-            f"{100 * r['share']:g}%", r["stores"], _fmt(r["delay"]), "yes" if r["decoys"] else "no",
+            f"{r['cards']:,}", f"{100 * r['share']:g}%", r["stores"], _fmt(r["delay"]),
+            "yes" if r["decoys"] else "no",
             str(r["worlds"]), f"{r['exposed']:.0f}", f"{r['defrauded']:.1f}",
             f"{r['reported']:.1f}", _fmt(r["recall"], True), _fmt(r["precision"], True),
             str(r["false"]), r["others"], _fmt(r["from_start"]), _fmt(r["from_report"]),
@@ -307,22 +343,26 @@ def print_table(rows: Sequence[dict[str, Any]], title: str) -> None:
     Console(width=200).print(table)
 
 
-def goals(outcomes: Sequence[Outcome]) -> dict[str, float]:
-    """The issue's goals over the worlds with at most 2 % defrauded (no decoys, normal delay)."""
-    low = [o for o in outcomes if 0 < o.scenario.share <= 0.02]
-    null = [o for o in outcomes if o.scenario.share == 0]
+def goals(outcomes: Sequence[Outcome], cards: int | None = None) -> dict[str, float]:
+    """The issue's goals over the worlds with at most 2 % defrauded (of ``cards`` cards when
+    given), and the false alerts of the breach-free worlds."""
+    mine = [o for o in outcomes if cards is None or o.scenario.cards == cards]
+    low = [o for o in mine if 0 < o.scenario.share <= 0.02]
+    null = [o for o in mine if o.scenario.share == 0]
     alerts = sum(o.correct + o.false for o in low)
     return {
+        "worlds": len(low),
         "recall": sum(o.found_at is not None for o in low) / max(len(low), 1),
         "precision": sum(o.correct for o in low) / alerts if alerts else math.nan,
         "null_worlds": len(null),
         "null_false": sum(o.false for o in null),
+        "false": sum(o.false for o in mine),
     }
 
 
 def recall_plot(outcomes: Sequence[Outcome], path: Path) -> None:
-    """Recall and precision against the share of exposed cards defrauded, one line per breach
-    size (normal delay, no decoys)."""
+    """Recall and precision against the share of exposed cards defrauded, one line per portfolio
+    size and breach size (normal delay, no decoys)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -333,17 +373,22 @@ def recall_plot(outcomes: Sequence[Outcome], path: Path) -> None:
         for o in outcomes
         if o.scenario.delay_days == 4.0 and not o.scenario.decoys and o.scenario.share > 0
     ]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for size, style in (("all", "-"), ("6", "--")):
-        rows = sorted((r for r in summarise([o for o in base if o.scenario.size == size])),
-                      key=lambda r: r["share"])  # fmt: skip
-        if not rows:
-            continue
-        x = [100 * r["share"] for r in rows]
-        label = "whole chain" if size == "all" else f"{size} stores"
-        ax.plot(x, [100 * r["recall"] for r in rows], style, marker="o", label=f"recall, {label}")
-        ax.plot(x, [100 * r["precision"] for r in rows], style, marker="s", alpha=0.6,
-                label=f"precision, {label}")  # fmt: skip
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    sizes = sorted({o.scenario.cards for o in base}, reverse=True)
+    colours = dict(zip(sizes, ("tab:blue", "tab:orange", "tab:green"), strict=False))
+    for cards in sizes:
+        for quarter, style in ((False, "-"), (True, "--")):
+            group = [o for o in base if o.scenario.cards == cards and o.scenario.quarter == quarter
+                     and (quarter or o.scenario.stores is None)]  # fmt: skip
+            rows = sorted(summarise(group), key=lambda r: r["share"])
+            if not rows:
+                continue
+            x = [100 * r["share"] for r in rows]
+            label = f"{cards:,} cards, {'a quarter of the stores' if quarter else 'whole chain'}"
+            ax.plot(x, [100 * r["recall"] for r in rows], style, marker="o",
+                    color=colours.get(cards), label=f"recall, {label}")  # fmt: skip
+            ax.plot(x, [100 * r["precision"] for r in rows], style, marker="s", alpha=0.35,
+                    color=colours.get(cards), label=f"precision, {label}")  # fmt: skip
     ax.axhline(90, color="grey", lw=0.8, ls=":")
     ax.axvline(2, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
@@ -351,8 +396,8 @@ def recall_plot(outcomes: Sequence[Outcome], path: Path) -> None:
     ax.set_xlabel("% of exposed cards defrauded")
     ax.set_ylabel("%")
     ax.set_ylim(-3, 103)
-    ax.set_title("Breach detection over simulated worlds (daily runs)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Breach detection over simulated worlds (daily runs, 40 days)")
+    ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -418,13 +463,20 @@ def _config(knobs: Sequence[str]) -> DetectConfig:
 
     >>> _config(["explain_away=false", "alpha=0.05"]).alpha
     0.05
+    >>> _config(["recent_days=()"]).recent_days, _config(["recent_days=7,14"]).recent_days
+    ((), (7.0, 14.0))
     """
     base = DetectConfig()
     values: dict[str, Any] = {}
     for knob in knobs:
         name, _, text = knob.partition("=")
         kind = type(getattr(base, name))
-        values[name] = text.lower() in ("1", "true", "yes") if kind is bool else kind(text)
+        if kind is bool:
+            values[name] = text.lower() in ("1", "true", "yes")
+        elif kind is tuple:  # comma-separated numbers; "" or "()" for none
+            values[name] = tuple(float(x) for x in text.strip("()").split(",") if x.strip())
+        else:
+            values[name] = kind(text)
     return replace(base, **values)
 
 
@@ -432,9 +484,19 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="two tiny worlds (for the tests)")
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--cards", type=int, default=GOAL_CARDS, help="portfolio of the goal worlds")
+    p.add_argument("--limits", action="store_true", help="also the 5,000-card worlds")
+    p.add_argument("--no-goal", action="store_true", help="skip the goal-size worlds")
     p.add_argument("--plots", type=Path, default=None, help="write breach_*.png here")
     p.add_argument("--horizon", type=int, default=40, help="days of daily runs per world")
-    p.add_argument("--timeline-cards", type=int, default=30_000)
+    p.add_argument("--timeline-cards", type=int, default=GOAL_CARDS)
+    p.add_argument(
+        "--timeline-shares",
+        default="0.02,0.05",
+        help="defrauded shares of the 2013-like worlds (the first is plotted)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="worlds evaluated in parallel")
+    p.add_argument("--json", type=Path, default=None, help="write the rows and timelines here")
     p.add_argument(
         "--set",
         action="append",
@@ -446,41 +508,93 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def thirteen(share: float, cards: int, seed: int = 0) -> Scenario:
+    """The 2013-like scenario: every store of the chain leaks for 19 days from 27 November
+    (the default world's breach), frauds start 4 days after the breach, ``share`` of the exposed
+    cards are defrauded, in a portfolio of ``cards`` cards over 120 days."""
+    return Scenario(seed=seed, share=share, delay_days=4.0, cards=cards, days=120)
+
+
+def _evaluate_one(args: tuple[Scenario, DetectConfig, int | None, bool]) -> Outcome:
+    return evaluate(*args)
+
+
+def sweep_parallel(items: Sequence[Scenario], config: DetectConfig, jobs: int,
+                   horizon_days: int | None) -> list[Outcome]:  # fmt: skip
+    if jobs <= 1:
+        return sweep(items, config, horizon_days=horizon_days)
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = []
+    with ProcessPoolExecutor(jobs) as pool:
+        work = [(sc, config, horizon_days, False) for sc in items]
+        for o in pool.map(_evaluate_one, work):
+            sc = o.scenario
+            print(f"  {sc} -> alerts {o.correct}+{o.false} found {o.found_at} "
+                  f"({o.seconds:.0f}s)", file=sys.stderr, flush=True)  # fmt: skip
+            out.append(o)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     args = parse(sys.argv[1:] if argv is None else argv)
     config = _config(args.set)
     t0 = time.perf_counter()
-    outcomes = sweep(scenarios(args.quick, args.seeds), config, horizon_days=args.horizon)
+    items = scenarios(args.quick, args.seeds, args.cards, args.limits, not args.no_goal)
+    outcomes = sweep_parallel(items, config, args.jobs, args.horizon)
     rows = summarise(outcomes)
     command = ["bench/breach_eval.py", *(sys.argv[1:] if argv is None else argv)]
     print(f"command: .venv/bin/python {shlex.join(command)}")
-    print_table(
-        rows,
-        f"Breach detection over {len(outcomes)} simulated worlds "
-        f"({outcomes[0].scenario.cards:,} cards, {outcomes[0].scenario.days} days)",
-    )
-    g = goals(outcomes)
-    print(
-        f"worlds with <= 2% defrauded: recall {_fmt(g['recall'], True)}, "
-        f"precision {_fmt(g['precision'], True)} (goal: >= 90% each); "
-        f"{g['null_false']} false alerts in {g['null_worlds']} breach-free worlds"
-    )
-    timeline = None
-    if not args.quick and not args.no_timeline:
-        sc = Scenario(seed=0, share=0.05, cards=args.timeline_cards, days=120)
-        timeline = evaluate(sc, config, horizon_days=40, stop_when_found=True)
-        print(
-            f"2013-like default world ({sc.cards:,} cards): breach starts "
-            f"{timeline.breach_start:%Y-%m-%d}, "
-            f"first report {timeline.first_report:%Y-%m-%d %H:%M}, "
-            f"first correct alert {timeline.found_at and f'{timeline.found_at:%Y-%m-%d}'}: "
-            f"{_fmt(timeline.lead_from_start)} days from the start, "
-            f"{_fmt(timeline.lead_from_report)} days from the first report (goal: <= 2)"
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    for cards in sorted({o.scenario.cards for o in outcomes}, reverse=True):
+        mine = [o for o in outcomes if o.scenario.cards == cards]
+        print_table(
+            [r for r in rows if r["cards"] == cards],
+            f"Breach detection over {len(mine)} simulated worlds "
+            f"({cards:,} cards, {mine[0].scenario.days} days)",
         )
+        g = goals(outcomes, cards)
+        print(
+            f"{cards:,} cards, {g['worlds']} worlds with <= 2% defrauded: "
+            f"recall {_fmt(g['recall'], True)}, precision {_fmt(g['precision'], True)} "
+            f"(goal: >= 90% each); {g['null_false']} false alerts in {g['null_worlds']} "
+            f"breach-free worlds, {g['false']} in all"
+        )
+    timelines: list[Outcome] = []
+    if not args.quick and not args.no_timeline:
+        for share in (float(x) for x in args.timeline_shares.split(",")):
+            sc = thirteen(share, args.timeline_cards)
+            tl = evaluate(sc, config, horizon_days=40, stop_when_found=True)
+            timelines.append(tl)
+            print(
+                f"2013-like world ({sc.cards:,} cards, {100 * share:g}% defrauded, "
+                f"{tl.defrauded} victims of {tl.exposed} exposed): breach starts "
+                f"{tl.breach_start:%Y-%m-%d}, first report {tl.first_report:%Y-%m-%d %H:%M}, "
+                f"first correct alert {tl.found_at and f'{tl.found_at:%Y-%m-%d}'} "
+                f"({tl.reports_at_alert} victims reported by then): "
+                f"{_fmt(tl.lead_from_start)} days from the start, "
+                f"{_fmt(tl.lead_from_report)} days from the first report (goal: <= 2)"
+            )
     if args.plots:
         recall_plot(outcomes, args.plots / "breach_recall.png")
-        if timeline is not None:
-            timeline_plot(timeline, args.plots / "breach_timeline.png")
+        if timelines:
+            timeline_plot(timelines[0], args.plots / "breach_timeline.png")
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps({
+            "command": shlex.join(command), "rows": rows, "load": load,
+            "goals": {c: goals(outcomes, c) for c in {o.scenario.cards for o in outcomes}},
+            "timelines": [{
+                "cards": t.scenario.cards, "share": t.scenario.share, "exposed": t.exposed,
+                "defrauded": t.defrauded, "start": str(t.breach_start),
+                "first_report": str(t.first_report), "alert": str(t.found_at),
+                "from_start": t.lead_from_start, "from_report": t.lead_from_report,
+                "reports_at_alert": t.reports_at_alert,
+                "window": [str(w) for w in t.window] if t.window else None,
+            } for t in timelines],
+        }, indent=1, default=str))  # fmt: skip
     print(f"took {time.perf_counter() - t0:.0f} s")
     return rows
 

@@ -19,7 +19,7 @@ from cardwatch.breach import queries
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
 from cardwatch.breach.evidence import Evidence, gather
-from cardwatch.breach.places import PlaceScore, score_places
+from cardwatch.breach.places import PlaceScore, prefetch, score_places
 from cardwatch.breach.stats import expected_unseen
 from cardwatch.breach.suspect import Suspect, from_us
 
@@ -57,8 +57,9 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
         return assemble(_open_ended(ev, _best_of(ev, config, strata), config), config)
     chosen: list[PlaceScore] = []
     taken: set[tuple[str, str]] = set()
+    localised: list[dict] = [{} for _ in strata]  # windows found on the first round, per stratum
     for _ in range(config.max_alerts):
-        best = next((p for p in _best_of(ev, config, strata)
+        best = next((p for p in _best_of(ev, config, strata, localised)
                      if _alerts(p, config) and (p.level, p.key) not in taken), None)  # fmt: skip
         if best is None:
             break
@@ -101,11 +102,19 @@ def _open_ended(ev: Evidence, places: list[PlaceScore], config: DetectConfig) ->
     return places
 
 
-def _best_of(ev: Evidence, config: DetectConfig, strata: list[np.ndarray]) -> list[PlaceScore]:
+def _best_of(
+    ev: Evidence,
+    config: DetectConfig,
+    strata: list[np.ndarray],
+    localised: list[dict] | None = None,
+) -> list[PlaceScore]:
     """Each place scored in every stratum of defrauded cards, keeping its strongest evidence."""
     best: dict[tuple[str, str], PlaceScore] = {}
-    for active in strata:
-        for p in score_places(ev, config, active, len(strata)):
+    if localised is not None:
+        prefetch(ev, config, strata, localised)
+    for i, active in enumerate(strata):
+        cache = localised[i] if localised is not None else None
+        for p in score_places(ev, config, active, len(strata), cache):
             if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
                 best[(p.level, p.key)] = p
     return sorted(best.values(), key=lambda p: (p.log_p, p.level, p.key))

@@ -23,9 +23,9 @@ import numpy as np
 from cardwatch.breach.concentration import Concentration, concentrate
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.evidence import Candidate, Evidence
-from cardwatch.breach.stats import DAY_US, localise_window, log_p_window, log_scan_factor
+from cardwatch.breach.stats import DAY_US, Window, localise_window, log_p_windows
 
-__all__ = ["PlaceScore", "correction", "score_places"]
+__all__ = ["PlaceScore", "correction", "prefetch", "score_places"]
 
 
 @dataclass(slots=True)
@@ -56,35 +56,42 @@ class PlaceScore:
         return -self.log_p / math.log(10)
 
 
-def correction(level: str, tested: dict[str, int], split: bool) -> float:
-    """Natural log of the multiplicity factor for one place: two tests (window, look-back), the
-    two levels when both are tested and ``split``, the places of its level (or of both).
+def correction(level: str, tested: dict[str, int], split: bool, windows: int = 2) -> float:
+    """Natural log of the multiplicity factor for one place: its ``windows`` tests (localised,
+    look-back, recent), the two levels when both are tested and ``split``, the places of its
+    level (or of both).
 
     >>> round(math.exp(correction("chain", {"store": 300, "chain": 10}, True)), 1)
     40.0
     >>> round(math.exp(correction("chain", {"store": 300, "chain": 10}, False)), 1)
     620.0
+    >>> round(math.exp(correction("chain", {"store": 300, "chain": 10}, True, 5)), 1)
+    100.0
     """
     levels = [n for n in tested.values() if n > 0]
+    base = math.log(max(windows, 1))
     if split and len(levels) > 1:
-        return math.log(2) + math.log(len(levels)) + math.log(max(tested[level], 1))
-    return math.log(2) + math.log(max(sum(tested.values()), 1))
+        return base + math.log(len(levels)) + math.log(max(tested[level], 1))
+    return base + math.log(max(sum(tested.values()), 1))
 
 
-def score_places(
-    ev: Evidence, config: DetectConfig, active: np.ndarray | None = None, strata: int = 1
-) -> list[PlaceScore]:
-    """Every candidate with enough active defrauded cards, with its window, best first.
-
-    ``active`` is a mask over ``ev.fraud_ids`` (all when ``None``); ``strata`` is how many
-    such masks the caller tests, and pays for.
-    """
+def _windows(
+    ev: Evidence,
+    config: DetectConfig,
+    active: np.ndarray | None,
+    localised: dict[tuple[str, str], Window | None] | None,
+) -> tuple[list[tuple[Candidate, np.ndarray, int, int, int, str]], dict[str, int],
+           dict[tuple[str, str], Concentration], np.ndarray, int]:  # fmt: skip
+    """The windows to test at every candidate with enough active defrauded cards: localised,
+    look-back, recent, and (``config.concentration``) the concentrated one."""
     active = np.ones(len(ev.fraud_ids), bool) if active is None else active
     fraud_first = ev.fraud_first[active]
     kept = active[ev.card_fraud][ev.card]
-    families = 2 if config.concentration else 1
     selected = {"store": 0, "chain": 0}
-    windows: list[tuple[Candidate, np.ndarray, int, int, int, bool]] = []  # ..., timed?
+    windows: list[tuple[Candidate, np.ndarray, int, int, int, str]] = []  # ..., kind
+    recent = sorted({max(ev.as_of_us - int(d * DAY_US), ev.start_us) for d in config.recent_days
+                     if ev.as_of_us - int(d * DAY_US) > ev.start_us})  # fmt: skip
+    n_windows = 2 + len(recent)
     timed: dict[tuple[str, str], Concentration] = {}
     for p in ev.candidates:
         idx = p.idx[kept[p.idx]]
@@ -92,22 +99,70 @@ def score_places(
         if k_all < config.min_fraud_cards:
             continue
         selected[p.level] += 1
-        w = localise_window(ev.card[idx], ev.ts[idx], p.per_day, ev.start_us, int(p.cards),
-                            ev.population, fraud_first, ev.ratio, ev.span_days,
-                            config.min_window_days, config.min_fraud_cards)  # fmt: skip
-        if w is not None:  # the localised window first: it is the one reported
-            windows.append((p, idx, w.start_us, w.end_us, w.fraud_cards, False))
-        windows.append((p, idx, ev.start_us, ev.as_of_us, k_all, False))
+        place = (p.level, p.key)
+        if localised is not None and place in localised:
+            w = localised[place]
+            if w is not None:
+                inside = idx[(ev.ts[idx] >= w.start_us) & (ev.ts[idx] <= w.end_us)]
+                eligible = ev.first[ev.card[inside]] > w.start_us
+                w = Window(w.start_us, w.end_us, len(np.unique(ev.card[inside][eligible])))
+        else:
+            w = localise_window(ev.card[idx], ev.ts[idx], p.per_day, ev.start_us, int(p.cards),
+                                ev.population, fraud_first, ev.ratio, ev.span_days,
+                                config.min_window_days, config.min_fraud_cards)  # fmt: skip
+            if localised is not None:
+                localised[place] = w
+        if w is not None and w.fraud_cards >= config.min_fraud_cards:
+            windows.append((p, idx, w.start_us, w.end_us, w.fraud_cards, "scan"))
+        windows.append((p, idx, ev.start_us, ev.as_of_us, k_all, "fixed"))
+        for ws in recent:  # fixed in advance: no scan correction
+            k = len(np.unique(ev.card[idx[ev.ts[idx] >= ws]]))
+            if k >= config.min_fraud_cards:
+                windows.append((p, idx, ws, ev.as_of_us, k, "fixed"))
         if config.concentration:
             c = concentrate(ev.card[idx], ev.ts[idx], ev.first[ev.card[idx]], p.per_day,
                             ev.start_us, ev.span_days, config.min_window_days,
                             config.min_fraud_cards)  # fmt: skip
             if c is not None:
-                timed[(p.level, p.key)] = c
-                windows.append((p, idx, c.start_us, c.end_us, c.fraud_cards, True))
+                timed[place] = c
+                windows.append((p, idx, c.start_us, c.end_us, c.fraud_cards, "timed"))
+    return windows, selected, timed, fraud_first, n_windows
+
+
+def prefetch(
+    ev: Evidence,
+    config: DetectConfig,
+    strata: list[np.ndarray],
+    localised: list[dict[tuple[str, str], Window | None]],
+) -> None:
+    """Count the exposed cards of every stratum's windows in one pass over history."""
+    wanted = []
+    for active, cache in zip(strata, localised, strict=True):
+        wanted += [(p, ws, we) for p, _, ws, we, _, _ in _windows(ev, config, active, cache)[0]]
+    if wanted:
+        ev.exposed(wanted)
+
+
+def score_places(
+    ev: Evidence,
+    config: DetectConfig,
+    active: np.ndarray | None = None,
+    strata: int = 1,
+    localised: dict[tuple[str, str], Window | None] | None = None,
+) -> list[PlaceScore]:
+    """Every candidate with enough active defrauded cards, with its window, best first.
+
+    ``active`` is a mask over ``ev.fraud_ids`` (all when ``None``); ``strata`` is how many
+    such masks the caller tests, and pays for. ``localised`` remembers each place's localised
+    window across explaining-away rounds: the window is found once, on the first round's cards,
+    and later rounds test it again with the cards that remain (it was chosen from the data
+    either way, and pays the scan correction either way), which needs no new pass over history.
+    """
+    windows, selected, timed, fraud_first, n_windows = _windows(ev, config, active, localised)
+    families = 2 if config.concentration else 1
     if not windows:
         return []
-    exposed = ev.exposed([(p, ws, we) for p, _, ws, we, _, _ in windows])
+    exposed = np.asarray(ev.exposed([(p, ws, we) for p, _, ws, we, _, _ in windows]), float)
 
     # Each test's log p-value with its own corrections; a place shows its strongest window.
     # The population tests are corrected over every place of their level, the concentration
@@ -115,33 +170,43 @@ def score_places(
     # on who visited, so that choice does not bias it (see cardwatch.breach.concentration).
     extra = math.log(strata) + math.log(families)
     levels = 2 if config.split_alpha and all(n > 0 for n in selected.values()) else 1
+    ws_all = np.array([w[2] for w in windows], dtype=np.int64)
+    we_all = np.array([w[3] for w in windows], dtype=np.int64)
+    k_arr = np.array([w[4] for w in windows], dtype=np.float64)
+    n_arr = np.maximum(exposed, k_arr)
+    eligible = len(fraud_first) - np.searchsorted(fraud_first, ws_all, side="right")
+    fraud_eff = np.maximum(eligible, k_arr) * ev.ratio
+    pop = np.maximum(ev.population, n_arr)
+    expected_arr = n_arr * fraud_eff / pop
+    days = np.maximum((we_all - ws_all) / DAY_US, config.min_window_days)
+    log_p_arr = log_p_windows(k_arr, n_arr, pop, fraud_eff)
+    scan = np.array([w[5] == "scan" for w in windows])  # the window was chosen from the data
+    naus = np.log(np.maximum(1.0, (k_arr - expected_arr) * ev.span_days / days))
+    log_p_arr = log_p_arr + np.where(scan, naus, 0.0)
+    level_fix = {lv: correction(lv, ev.tested, config.split_alpha, n_windows) for lv in selected}
     best: dict[tuple[str, str], tuple[float, Candidate, np.ndarray, int, int, int, int, float]]
     best = {}
-    for (p, idx, ws, we, k, is_timed), n in zip(windows, exposed, strict=True):
-        n = max(n, k)
+    for i, (p, idx, ws, we, k, kind) in enumerate(windows):
         place = (p.level, p.key)
-        if is_timed:
+        n = int(n_arr[i])
+        if kind == "timed":
             c = timed[place]
             many = selected[p.level] if levels == 2 else sum(selected.values())
             log_p = c.log_p + math.log(levels) + math.log(max(many, 1)) + extra
             expected = c.expected
         else:
-            eligible = len(fraud_first) - int(np.searchsorted(fraud_first, ws, side="right"))
-            fraud_eff = max(eligible, k) * ev.ratio
-            expected = n * fraud_eff / max(ev.population, n)
-            days = max((we - ws) / DAY_US, config.min_window_days)
-            log_p = log_p_window(k, n, max(ev.population, n), fraud_eff) + log_scan_factor(
-                k, expected, ev.span_days, days
-            )
-            log_p += correction(p.level, ev.tested, config.split_alpha) + extra
+            log_p = float(log_p_arr[i]) + level_fix[p.level] + extra
+            expected = float(expected_arr[i])
         if place not in best or log_p < best[place][0]:
             best[place] = (log_p, p, idx, ws, we, k, n, expected)
 
     tested = sum(ev.tested.values())
     out = []
+    alpha = math.log(config.alpha)
     for log_p, p, idx, ws, we, k, n, expected in best.values():
         inside = idx[(ev.ts[idx] >= ws) & (ev.ts[idx] <= we)]
         cards_in = np.unique(ev.card[inside])
+        alerts = log_p <= alpha  # only an alert needs its tills and stores listed
         out.append(PlaceScore(
             level=p.level, key=p.key,
             chain=p.key if p.level == "chain" else _chain_of(ev.names[p.idx], ev.chains),
@@ -149,8 +214,8 @@ def score_places(
             log_p=log_p, blame=p.blame,
             first_fraud_us=int(ev.first[cards_in].min()) if len(cards_in) else 0,
             places_tested=tested, card_ids=ev.card_ids[cards_in].tolist(),
-            terminals=_counts(ev.terminals[inside], ev.card[inside]),
-            stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]),
+            terminals=_counts(ev.terminals[inside], ev.card[inside]) if alerts else [],
+            stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]) if alerts else [],
         ))  # fmt: skip
     return sorted(out, key=lambda s: (s.log_p, s.level, s.key))
 
