@@ -143,7 +143,6 @@ def _summary(result: ResponseResult) -> Table:
         f"breach {result.breach.breach_id} · data stolen: {plan.data_stolen}"
         + (" · window widened" if result.widened else "")
         + (" · already notified before" if result.already_notified else "")
-        + f"\ncovers {plan.scope}"
     )
     return table
 
@@ -207,6 +206,7 @@ def respond_command(
     finally:
         store.close()
     console.print(_summary(result))
+    console.print(f"Covers {result.plan.scope}.")
     if reissue_out:
         _write_plan(result.plan, reissue_out)
     typer.echo(json.dumps(result.summary(), indent=2))
