@@ -16,7 +16,8 @@ def as_record(cls: type[R], row: Mapping[str, Any]) -> R:
 
     >>> from cardwatch.store.records import Exposure
     >>> as_record(Exposure, {"breach_id": "b", "card_id": "c", "risk": 0.5, "rank": 1,
-    ...                      "customer_id": None, "extra": "ignored"}).rank
+    ...                      "customer_id": None, "notified_at": None, "added_at": None,
+    ...                      "extra": "ignored"}).rank
     1
     """
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
