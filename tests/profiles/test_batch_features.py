@@ -38,6 +38,7 @@ SELECT a.idx,
   coalesce(sum(b.amount) FILTER (WHERE b.ts > a.ts - {30 * 24 * _H}), 0) AS card_amount_sum_30d,
   count(b.idx) AS card_txn_count_total,
   avg(ln(b.amount)) AS log_mean, stddev_samp(ln(b.amount)) AS log_std,
+  avg(b.amount) AS a_mean, stddev_samp(b.amount) AS a_std,
   max(b.ts) AS last_ts,
   count(b.idx) FILTER (WHERE b.merchant = a.merchant) = 0 AS ft_merchant,
   count(b.idx) FILTER (WHERE b.mcc = a.mcc) = 0 AS ft_mcc,
@@ -133,6 +134,11 @@ def batch_features(history: pa.Table, homes: dict[str, str], default_home: str) 
     n = g.card_txn_count_total
     std = g.log_std.fillna(0).clip(lower=0.05)
     out["amount_log_zscore"] = np.where(n >= 2, (np.log(df.amount) - g.log_mean) / std, 0.0)
+    floor = np.maximum(0.05 * g.a_mean.fillna(0), 0.01)
+    out["amount_zscore"] = np.where(
+        n >= 2, (df.amount - g.a_mean) / np.maximum(g.a_std.fillna(0), floor), 0.0
+    )
+    out["amount_ratio_to_mean_ever"] = np.where(n >= 1, df.amount / g.a_mean.fillna(1), 1.0)
     out["hours_since_last_txn"] = np.where(n >= 1, (df.ts - g.last_ts) / _H, -1.0)
     out["first_time_merchant"] = g.ft_merchant.astype(float)
     out["first_time_mcc"] = np.where(df.mcc.isna(), 0.0, g.ft_mcc.astype(float))

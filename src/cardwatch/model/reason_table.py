@@ -77,7 +77,7 @@ def _since_last(ns: Mapping[str, Any]) -> str:
 #: :mod:`cardwatch.profiles` come first; aliases cover other feature sets (the Handbook's).
 REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
     ReasonTemplate(
-        r"amount_(ratio_to_mean|to_mean|ratio)",
+        r"amount_(ratio_to_mean|to_mean|ratio)(_ever)?",
         "AMOUNT_UNUSUAL",
         _amount_ratio,
         "amount unusual for this card",

@@ -51,6 +51,11 @@ DESCRIPTIONS: dict[str, str] = {
     "amount_ratio_to_mean": "amount over the card's 30-day mean (1 without history)",
     "card_txn_count_total": "card's earlier attempts, ever",
     "amount_log_zscore": "how unusual the amount is for the card (z-score of log amount)",
+    "amount_zscore": (
+        "the amount's z-score against all the card's earlier amounts (std floored at 5% of"
+        " their mean; 0 under two)"
+    ),
+    "amount_ratio_to_mean_ever": "amount over the mean of all the card's earlier amounts (1: none)",
     "hours_since_last_txn": "hours since the card's previous attempt (-1 for the first)",
     "first_time_merchant": "1 when the card was never used at this merchant",
     "first_time_mcc": "1 when the card was never used in this merchant category",

@@ -82,7 +82,9 @@ CF_LOG_MEAN = 4
 CF_LOG_M2 = 5
 CF_CP_LAT = 6
 CF_CP_LON = 7
-N_CF = 8
+CF_MEAN = 8  # Welford on the amount itself: mean, M2
+CF_M2 = 9
+N_CF = 10
 # merch_i columns
 MI_LAST_EV = 0
 MI_TAIL = 1  # 6 columns: the windows of _MERCH_W (24 h, 7 d, 30 d, 8 d, 14 d, 37 d)
@@ -165,6 +167,8 @@ F_MEAN30 = FEATURE_INDEX["card_amount_mean_30d"]
 F_RATIO = FEATURE_INDEX["amount_ratio_to_mean"]
 F_TOTAL = FEATURE_INDEX["card_txn_count_total"]
 F_Z = FEATURE_INDEX["amount_log_zscore"]
+F_ZLIN = FEATURE_INDEX["amount_zscore"]
+F_RATIO_EVER = FEATURE_INDEX["amount_ratio_to_mean_ever"]
 F_SINCE = FEATURE_INDEX["hours_since_last_txn"]
 F_FT_MERCH = FEATURE_INDEX["first_time_merchant"]
 F_FT_MCC = FEATURE_INDEX["first_time_mcc"]
@@ -202,6 +206,8 @@ assert FEATURE_INDEX["merchant_settled_fraud_rate_30d"] == F_MSHARE + 2
 _HOUR_US = WINDOWS_US[0]
 _MIN_HOURS = 1.0 / 60.0  # speed floor: two uses a second apart are not "infinitely fast"
 _MIN_LOG_STD = 0.05
+_MIN_STD_SHARE = 0.05  # a card paying the same amount every time: std floored at 5% of its mean
+_MIN_STD = 0.01
 _EARTH_KM = 6371.0088
 
 
@@ -315,6 +321,7 @@ def features_into(  # type: ignore[no-untyped-def]
     out[F_XB] = 1.0 if (country != -1 and country != home) else 0.0
     out[F_MANUAL] = 1.0 if entry == _EM_MANUAL else 0.0
     out[F_RATIO] = 1.0
+    out[F_RATIO_EVER] = 1.0
     out[F_SINCE] = -1.0
     out[F_MF_LAST] = -1.0
     out[F_MF_FIRST] = -1.0
@@ -344,6 +351,13 @@ def features_into(  # type: ignore[no-untyped-def]
         if n >= 2:
             std = math.sqrt(card_f[c, CF_LOG_M2] / (n - 1))
             out[F_Z] = (log_a - card_f[c, CF_LOG_MEAN]) / max(std, _MIN_LOG_STD)
+            # the same in amounts: a fraudster's 5x stands out against the card's whole past,
+            # which a few weeks of compromise cannot drag along as they do a 30-day mean
+            mean = card_f[c, CF_MEAN]
+            std = math.sqrt(max(card_f[c, CF_M2], 0.0) / (n - 1))
+            out[F_ZLIN] = (amount - mean) / max(std, _MIN_STD_SHARE * mean, _MIN_STD)
+        if n >= 1 and card_f[c, CF_MEAN] > 0:
+            out[F_RATIO_EVER] = amount / card_f[c, CF_MEAN]
         if n >= 1:
             out[F_SINCE] = (t - card_i[c, CI_LAST_TS]) / _HOUR_US
             near = 0
@@ -482,6 +496,9 @@ def update_one(  # type: ignore[no-untyped-def]
     d = x - card_f[c, CF_LOG_MEAN]
     card_f[c, CF_LOG_MEAN] += d / n1
     card_f[c, CF_LOG_M2] += d * (x - card_f[c, CF_LOG_MEAN])
+    d = amount - card_f[c, CF_MEAN]
+    card_f[c, CF_MEAN] += d / n1
+    card_f[c, CF_M2] += d * (amount - card_f[c, CF_MEAN])
     card_i[c, CI_TOTAL] = n1
     card_i[c, CI_LAST_TS] = t
     card_i[c, CI_HOUR + (t // _HOUR_US) % 24] += 1

@@ -45,6 +45,8 @@ PROFILE_FEATURES = (
     "amount_ratio_to_mean",
     "card_txn_count_total",
     "amount_log_zscore",
+    "amount_zscore",
+    "amount_ratio_to_mean_ever",
     "hours_since_last_txn",
     "first_time_merchant",
     "first_time_mcc",
