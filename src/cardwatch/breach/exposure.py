@@ -8,9 +8,11 @@ victims have been reported so far: a breach of a chain's payment system leaks at
 and the stores without a reported victim yet are those whose victims have not been defrauded, or
 have not noticed, yet. ``chain_wide=False`` keeps it to the stores with victims (the analyst's
 choice when the chain's stores do not share tills). :func:`triage` ranks them by what has
-happened to each card since: fraud already reported, then signs of the stolen data being used —
-card-not-present payments, magstripe or fallback use abroad, amounts far above the card's usual —
-so that real victims reach an analyst before worried but untouched cardholders.
+happened to each card since: fraud already reported, then the pattern of stolen track data in use
+(magstripe or fallback payments abroad: a counterfeit card), card-present payments in countries
+the card had never been used in, and only faintly what every honest cardholder does (online
+payments, a larger purchase than usual), so that real victims reach an analyst before worried but
+untouched cardholders, and ordinary shopping after the breach does not pass for a thief's.
 :func:`reissue_plan` turns the ranking into rows for a CSV export.
 """
 
@@ -33,6 +35,7 @@ __all__ = [
     "exposure",
     "reissue_plan",
     "triage",
+    "triage_risk",
 ]
 
 
@@ -84,6 +87,62 @@ class TriageRow:
     magstripe_abroad: int
     amount_spike: float
     payments_since: int
+    #: Countries the card was used in with the card present since the window opened, never
+    #: before it (a thief's cash-out abroad; also an honest trip).
+    new_countries: int = 0
+    #: Card-not-present payments at a merchant the card never used before the window, of at
+    #: least :data:`SPIKE_FACTOR` times its usual amount (stolen card details cashed out online).
+    new_merchant_spikes: int = 0
+
+
+#: How many times a card's usual (median) amount an online payment at a new merchant must be
+#: to count as a spike.
+SPIKE_FACTOR = 10
+
+
+#: Weights of :func:`triage`'s risk: fraud reported outranks everything; one counterfeit-pattern
+#: payment (magstripe or fallback abroad, in a country where the card was never used with its chip
+#: or contactless: a cloned stripe cannot do either, a traveller at a magstripe-only terminal
+#: also pays by chip there) is strong evidence on its own; a card-present payment in a new country
+#: or a large online payment at a new merchant is weaker (people travel, and buy a sofa); online
+#: payments and larger purchases are what honest cardholders do every day after a breach too, so
+#: they only break ties (capped).
+RISK_WEIGHTS = {
+    "fraud_reported": 100.0,
+    "magstripe_abroad": 30.0,
+    "new_countries": 3.0,
+    "new_merchant_spikes": 6.0,
+    "card_not_present": 0.1,
+    "card_not_present_cap": 1.0,
+    "amount_spike": 0.25,
+    "amount_spike_cap": 1.0,
+}
+
+
+def triage_risk(
+    fraud_reported: int,
+    magstripe_abroad: int,
+    new_countries: int,
+    card_not_present: int,
+    amount_spike: float,
+    new_merchant_spikes: int = 0,
+) -> float:
+    """The history-only risk of one exposed card (see :data:`RISK_WEIGHTS`).
+
+    >>> triage_risk(0, 0, 0, 40, 9.0)  # a busy online shopper: ties only
+    2.0
+    >>> triage_risk(0, 1, 0, 0, 0.0)
+    30.0
+    """
+    w = RISK_WEIGHTS
+    return (
+        w["fraud_reported"] * fraud_reported
+        + w["magstripe_abroad"] * magstripe_abroad
+        + w["new_countries"] * new_countries
+        + w["new_merchant_spikes"] * min(new_merchant_spikes, 2)
+        + min(w["card_not_present"] * card_not_present, w["card_not_present_cap"])
+        + min(w["amount_spike"] * max(amount_spike - 3.0, 0.0), w["amount_spike_cap"])
+    )
 
 
 def _in_list(values: tuple[str, ...]) -> str:
@@ -180,33 +239,60 @@ def triage(history: History, exposed: Exposure, as_of: datetime) -> list[TriageR
                    WHERE t.timestamp <= {until}),
         before AS (SELECT card_id, mode(merchant_country) AS home, median(amount) AS usual
                    FROM t WHERE timestamp < {ws} GROUP BY card_id),
-        after AS (SELECT * FROM t WHERE timestamp >= {ws})
+        seen AS (SELECT DISTINCT card_id, merchant_country FROM t
+                 WHERE timestamp < {ws} AND merchant_country IS NOT NULL),
+        after AS (SELECT * FROM t WHERE timestamp >= {ws}),
+        fresh AS (SELECT a.card_id, count(DISTINCT a.merchant_country) AS new_countries
+                  FROM after a LEFT JOIN seen s USING (card_id, merchant_country)
+                  WHERE s.card_id IS NULL AND a.merchant_country IS NOT NULL
+                    AND coalesce(a.channel, 'card_present') NOT IN ('ecommerce', 'moto')
+                  GROUP BY a.card_id),
+        chipped AS (SELECT DISTINCT card_id, merchant_country FROM t
+                    WHERE entry_mode IN ('chip', 'contactless')),
+        shops AS (SELECT DISTINCT card_id, merchant_id FROM t WHERE timestamp < {ws}),
+        spikes AS (SELECT a.card_id, count(*) AS new_merchant_spikes
+                   FROM after a JOIN before b USING (card_id)
+                   LEFT JOIN shops s USING (card_id, merchant_id)
+                   WHERE s.card_id IS NULL AND a.channel IN ('ecommerce', 'moto')
+                     AND a.amount >= {SPIKE_FACTOR} * b.usual
+                   GROUP BY a.card_id)
         SELECT x.card_id, any_value(a.customer_id) AS customer_id,
+               coalesce(any_value(f.new_countries), 0) AS new_countries,
+               coalesce(any_value(k.new_merchant_spikes), 0) AS new_merchant_spikes,
                count(a.txn_id) AS payments_since,
                count(*) FILTER (WHERE a.is_fraud = 1 AND a.fraud_reported_at <= {until})
                    AS fraud_reported,
                count(*) FILTER (WHERE a.channel IN ('ecommerce', 'moto')) AS card_not_present,
                count(*) FILTER (WHERE a.entry_mode IN ('magstripe', 'fallback')
-                                AND a.merchant_country <> b.home) AS magstripe_abroad,
+                                AND a.merchant_country <> b.home AND c.card_id IS NULL)
+                   AS magstripe_abroad,
                coalesce(max(a.amount) / nullif(any_value(b.usual), 0), 0) AS amount_spike
         FROM cw_exposed x LEFT JOIN after a USING (card_id) LEFT JOIN before b USING (card_id)
+             LEFT JOIN fresh f ON f.card_id = x.card_id
+             LEFT JOIN spikes k ON k.card_id = x.card_id
+             LEFT JOIN chipped c
+                 ON c.card_id = a.card_id AND c.merchant_country = a.merchant_country
         GROUP BY x.card_id
     """).to_pylist()
     out = [
         TriageRow(
             card_id=r["card_id"],
             customer_id=r["customer_id"],
-            risk=(
-                100.0 * r["fraud_reported"]
-                + 10.0 * r["magstripe_abroad"]
-                + 2.0 * r["card_not_present"]
-                + max(float(r["amount_spike"]) - 3.0, 0.0)
+            risk=triage_risk(
+                int(r["fraud_reported"]),
+                int(r["magstripe_abroad"]),
+                int(r["new_countries"]),
+                int(r["card_not_present"]),
+                float(r["amount_spike"]),
+                int(r["new_merchant_spikes"]),
             ),
             fraud_reported=int(r["fraud_reported"]),
             card_not_present=int(r["card_not_present"]),
             magstripe_abroad=int(r["magstripe_abroad"]),
             amount_spike=round(float(r["amount_spike"]), 2),
             payments_since=int(r["payments_since"]),
+            new_countries=int(r["new_countries"]),
+            new_merchant_spikes=int(r["new_merchant_spikes"]),
         )
         for r in rows
     ]
@@ -217,9 +303,9 @@ def reissue_plan(
     rows: list[TriageRow], suspect: Suspect, stores: int | None = None
 ) -> list[dict[str, Any]]:
     """CSV rows, by the same policy as ``cardwatch breach respond``
-    (:func:`cardwatch.breach.response.classify`): block and reissue cards with fraud or
-    counterfeit-like use, reissue those with clear signs, monitor the rest (most exposed cards
-    are never defrauded).
+    (:func:`cardwatch.breach.response.classify`, from history alone: no engine signals): block
+    and reissue cards with fraud or counterfeit-like use, reissue those with clear signs, monitor
+    the rest (most exposed cards are never defrauded).
 
     >>> r = TriageRow("c1", "u1", 100.0, 1, 0, 0, 0.0, 3)
     >>> from datetime import UTC

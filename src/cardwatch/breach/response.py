@@ -1,10 +1,14 @@
 """The plan of a breach response: what to do about each exposed card, and what to record.
 
 Most cards caught in a breach are never misused (Visa sees counterfeit fraud on about 0.16% of
-the accounts in a qualifying event), so the response is triage, not mass panic: cards with
-fraud already reported, or with the stolen data visibly in use, are blocked and reissued and go
-to an analyst first; cards with weaker signs are reissued; the rest are watched harder by the
-decision engine and told. This module turns a suspect, its exposure and the triage ranking into
+the accounts in a qualifying event), so the response is triage, not mass panic. Cards with real
+evidence of a thief — fraud reported, a counterfeit-pattern payment (magstripe or fallback
+abroad), repeated declines or challenges by the engine, or a model score since exposure far above
+the card's own before — are blocked and reissued and go to an analyst first. Cards with weaker
+signs (one decline, a card-present payment in a new country, a higher score) are reissued in the
+second wave. The rest are watched harder by the decision engine, told, and reissued in later
+waves by rank: ordinary shopping after a breach (online payments, a larger purchase) never blocks
+a card. This module turns a suspect, its exposure and the triage ranking into
 that plan and into the plain records the operational store keeps (breach, exposures, alerts,
 cases). It is pure: time comes in as arguments, and :mod:`cardwatch.respond` does the I/O.
 """
@@ -29,6 +33,7 @@ __all__ = [
     "REISSUE",
     "REISSUE_COLUMNS",
     "SYSTEM",
+    "EngineSignals",
     "PlannedCard",
     "ResponsePlan",
     "ResponsePolicy",
@@ -62,6 +67,9 @@ REISSUE_COLUMNS = (
     "magstripe_abroad",
     "card_not_present",
     "declines",
+    "new_countries",
+    "score_after",
+    "wave",
     "breach",
     "stores",
     "window_start",
@@ -72,40 +80,94 @@ SYSTEM = "cardwatch"
 
 
 @dataclass(frozen=True, slots=True)
-class ResponsePolicy:
-    """The knobs of the plan.
+class EngineSignals:
+    """What the decision engine said about one exposed card, from the store of decisions:
+    payments it declined or challenged since the window opened, its highest score since then,
+    and its highest score before (None: no decision of the card before the window is known).
 
-    ``high_risk``: a triage risk at or above this blocks and reissues even without reported
-    fraud (one magstripe payment abroad scores 10: counterfeit use of stolen track data).
-    ``reissue_risk``: at or above this the card is reissued, below it only monitored (a couple
-    of ordinary online payments must not reissue half the exposure).
-    ``decline_weight``: risk added per payment declined or challenged since the window opened
-    (someone tried the card and was stopped).
+    >>> EngineSignals(0, 0.8, 0.1).jump, EngineSignals(0, 0.8, None).jump
+    (0.7, 0.0)
+    """
+
+    declines: int = 0
+    score_after: float = 0.0
+    score_before: float | None = None
+
+    @property
+    def jump(self) -> float:
+        """How far the score since exposure rose above the card's own before (0 without a
+        before: a card the engine never saw has no baseline to rise above)."""
+        if self.score_before is None:
+            return 0.0
+        return round(max(self.score_after - self.score_before, 0.0), 6)
+
+
+_NO_SIGNALS = EngineSignals()
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsePolicy:
+    """The knobs of the plan (tuned with ``bench/bench_triage.py`` on one simulated world,
+    reported on another; see docs/breach.md).
+
+    Block and reissue (wave 1) takes real evidence of a thief: fraud reported; a
+    counterfeit-pattern payment (magstripe or fallback abroad); ``block_declines`` payments
+    declined or challenged since the window opened; a score since exposure of at least
+    ``block_score`` that is ``block_jump`` above the card's own highest before; or a risk of
+    ``high_risk`` (reached only by such evidence together). Fewer declines reissue (wave 2):
+    in the simulated worlds the engine declines or challenges honest exposed cards about as
+    often as victims not yet reported (two declines blocked 8 honest cards for 1 victim in the
+    world of seed 11), and one decline with a card-present payment in a new country blocked only
+    an honest traveller in the tuning world (seed 7).
+    ``reissue_risk``: at or above it the card is reissued in wave 2 (one decline, a new country,
+    a raised score); below it the card is monitored and reissued in later waves by rank.
+    ``decline_weight``: risk per payment declined or challenged since the window opened;
+    ``jump_weight``: risk per unit of score jump.
+    ``wave_size``: cards per later reissue wave (a card factory and a call centre have a pace).
     ``max_cases``: at most this many cases are opened per response, victims first (a queue of a
     million cases is no queue); the rest stay reachable through the ranked exposure list.
 
     >>> ResponsePolicy().high_risk
-    10.0
+    60.0
     """
 
-    high_risk: float = 10.0
-    reissue_risk: float = 4.0
+    high_risk: float = 60.0
+    reissue_risk: float = 5.0
     decline_weight: float = 5.0
+    block_declines: int = 3
+    block_score: float = 0.5
+    block_jump: float = 0.3
+    jump_weight: float = 20.0
+    wave_size: int = 1000
     max_cases: int = 1000
 
 
 def classify(
-    fraud_reported: int, magstripe_abroad: int, risk: float, policy: ResponsePolicy
+    fraud_reported: int,
+    magstripe_abroad: int,
+    risk: float,
+    policy: ResponsePolicy,
+    *,
+    signals: EngineSignals = _NO_SIGNALS,
 ) -> str:
-    """The action for one card.
+    """The action for one card (``risk`` includes the engine's signals).
 
     >>> p = ResponsePolicy()
-    >>> classify(1, 0, 100.0, p), classify(0, 0, 12.0, p), classify(0, 0, 4.0, p)
+    >>> classify(1, 0, 100.0, p), classify(0, 1, 30.0, p), classify(0, 0, 6.0, p)
     ('block_and_reissue', 'block_and_reissue', 'reissue')
-    >>> classify(0, 0, 2.0, p)
+    >>> classify(0, 0, 2.0, p)  # ordinary shopping since the breach
     'monitor'
+    >>> classify(0, 0, 15.0, p, signals=EngineSignals(3)), classify(0, 0, 10.0, p,
+    ...     signals=EngineSignals(2))
+    ('block_and_reissue', 'reissue')
+    >>> classify(0, 0, 14.0, p, signals=EngineSignals(0, 0.9, 0.05))
+    'block_and_reissue'
     """
     if fraud_reported or magstripe_abroad or risk >= policy.high_risk:
+        return BLOCK_AND_REISSUE
+    if signals.declines >= policy.block_declines:
+        return BLOCK_AND_REISSUE
+    if signals.score_after >= policy.block_score and signals.jump >= policy.block_jump:
         return BLOCK_AND_REISSUE
     if risk >= policy.reissue_risk:
         return REISSUE
@@ -137,6 +199,10 @@ class PlannedCard:
     declines: int
     amount_spike: float
     payments_since: int
+    new_countries: int = 0
+    score_after: float = 0.0
+    #: Reissue wave: 1 block and reissue, 2 reissue, 3 and on the monitored cards by rank.
+    wave: int = 3
 
     @property
     def victim(self) -> bool:
@@ -157,6 +223,9 @@ class PlannedCard:
             "magstripe_abroad": self.magstripe_abroad,
             "card_not_present": self.card_not_present,
             "declines": self.declines,
+            "new_countries": self.new_countries,
+            "score_after": round(self.score_after, 4),
+            "wave": self.wave,
             "breach": suspect_key,
             "stores": stores,
             "window_start": window_start.isoformat(),
@@ -257,10 +326,12 @@ def plan_response(
     as_of: datetime,
     *,
     declines: Mapping[str, int] | None = None,
+    signals: Mapping[str, EngineSignals] | None = None,
     policy: ResponsePolicy | None = None,
 ) -> ResponsePlan:
-    """The plan from :func:`~cardwatch.breach.exposure.triage`'s rows, re-ranked with the
-    declines the engine made on each card since the window opened (where known).
+    """The plan from :func:`~cardwatch.breach.exposure.triage`'s rows, re-ranked with what the
+    engine said of each card since the window opened (``signals``, where known; ``declines``
+    alone is the older form), each card given its action and reissue wave.
 
     >>> from datetime import UTC
     >>> t = datetime(2013, 12, 1, tzinfo=UTC)
@@ -269,37 +340,58 @@ def plan_response(
     ...         TriageRow("c2", "u2", 0.0, 0, 0, 0, 0.0, 1)]
     >>> plan = plan_response(s, Exposure(("m1",), t, t, ("c1", "c2"), 2, 4), rows, t,
     ...                      declines={"c2": 1})
-    >>> [(c.rank, c.card_id, c.action) for c in plan.cards]
-    [(1, 'c2', 'reissue'), (2, 'c1', 'monitor')]
+    >>> [(c.rank, c.card_id, c.action, c.wave) for c in plan.cards]
+    [(1, 'c2', 'reissue', 2), (2, 'c1', 'monitor', 3)]
     """
     policy = policy or ResponsePolicy()
-    declines = declines or {}
+    known = dict(signals or {})
+    for card, d in (declines or {}).items():
+        old = known.get(card, _NO_SIGNALS)
+        known[card] = EngineSignals(int(d), old.score_after, old.score_before)
     scored = []
     for r in ranked:
-        d = int(declines.get(r.card_id, 0))
-        scored.append((r.risk + policy.decline_weight * d, d, r))
-    scored.sort(key=lambda x: (-x[0], -x[2].payments_since, x[2].card_id))
-    cards = tuple(
-        PlannedCard(
-            rank=i,
-            card_id=r.card_id,
-            customer_id=r.customer_id,
-            risk=risk,
-            action=classify(r.fraud_reported, r.magstripe_abroad, risk, policy),
-            fraud_reported=r.fraud_reported,
-            magstripe_abroad=r.magstripe_abroad,
-            card_not_present=r.card_not_present,
-            declines=d,
-            amount_spike=r.amount_spike,
-            payments_since=r.payments_since,
+        sig = known.get(r.card_id, _NO_SIGNALS)
+        risk = r.risk + policy.decline_weight * sig.declines + policy.jump_weight * sig.jump
+        action = classify(
+            r.fraud_reported,
+            r.magstripe_abroad,
+            risk,
+            policy,
+            signals=sig,
         )
-        for i, (risk, d, r) in enumerate(scored, start=1)
-    )
+        scored.append((ACTIONS.index(action), -risk, -r.payments_since, r.card_id, risk, sig, r))
+    scored.sort(key=lambda x: x[:4])
+    cards = []
+    later = 0
+    for i, (order, _, _, _, risk, sig, r) in enumerate(scored, start=1):
+        if order < 2:
+            wave = order + 1
+        else:
+            wave = 3 + later // max(policy.wave_size, 1)
+            later += 1
+        cards.append(
+            PlannedCard(
+                rank=i,
+                card_id=r.card_id,
+                customer_id=r.customer_id,
+                risk=risk,
+                action=ACTIONS[order],
+                fraud_reported=r.fraud_reported,
+                magstripe_abroad=r.magstripe_abroad,
+                card_not_present=r.card_not_present,
+                declines=sig.declines,
+                amount_spike=r.amount_spike,
+                payments_since=r.payments_since,
+                new_countries=r.new_countries,
+                score_after=sig.score_after,
+                wave=wave,
+            )
+        )
     return ResponsePlan(
         suspect,
         as_of,
         exposed.data_stolen,
-        cards,
+        tuple(cards),
         exposed.customers,
         exposed.transactions,
         exposed.merchant_ids,
