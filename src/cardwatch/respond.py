@@ -23,7 +23,10 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import duckdb
 
 from cardwatch.breach import DetectConfig, Suspect, detect
 from cardwatch.breach.exposure import exposure, triage
@@ -31,6 +34,7 @@ from cardwatch.breach.flags import INACTIVE, ExposureIndex
 from cardwatch.breach.response import (
     BLOCK_AND_REISSUE,
     SYSTEM,
+    EngineSignals,
     ResponsePlan,
     ResponsePolicy,
     breach_alert,
@@ -56,10 +60,12 @@ from cardwatch.workspace import Workspace
 __all__ = [
     "WHAT_WE_DID",
     "BreachAnswer",
+    "HistorySource",
     "ResponseResult",
     "StoreExposure",
     "check_card",
     "end_of_history",
+    "engine_signals",
     "find_suspect",
     "respond",
     "respond_to",
@@ -159,23 +165,39 @@ def _widened(suspect: Suspect, stored: Breach, found: list[Suspect]) -> Suspect:
     return suspect
 
 
-def _declines(
+#: How far before the window the engine's scores of a card make its baseline.
+BASELINE = timedelta(days=30)
+
+
+def engine_signals(
     store: Store, cards: Iterable[str], start: datetime, end: datetime, limit: int
-) -> dict[str, int]:
-    """Payments the engine declined or challenged on each card in [start, end] (one store
-    read per card, so at most ``limit`` cards are looked at)."""
-    out: dict[str, int] = {}
+) -> dict[str, EngineSignals]:
+    """What the engine said of each card (one store read per card, so at most ``limit`` cards
+    are looked at): payments declined or challenged in [start, end], the highest score then,
+    and the highest in the :data:`BASELINE` before ``start`` (None when the store has no
+    decision of the card then: payments imported as history were not decided live)."""
+    out: dict[str, EngineSignals] = {}
     for i, card in enumerate(cards):
         if i >= limit:
             break
-        n = sum(
-            1
-            for r in store.decisions_for_card(card, limit=200)
-            if start <= r.timestamp <= end and r.decision.action.value in _STOPPED
-        )
-        if n:
-            out[card] = n
+        declines, after, before = 0, 0.0, None
+        for r in store.decisions_for_card(card, limit=200):
+            score = float(r.decision.score)
+            if start <= r.timestamp <= end:
+                after = max(after, score)
+                declines += r.decision.action.value in _STOPPED
+            elif start - BASELINE <= r.timestamp < start:
+                before = score if before is None else max(before, score)
+        if declines or after or before is not None:
+            out[card] = EngineSignals(declines, after, before)
     return out
+
+
+class HistorySource(Protocol):
+    """Where the response reads payments: the workspace's :class:`History`, or the daily job's
+    ``LiveHistory`` (history, the store's live payments and labels as one relation)."""
+
+    def connect(self) -> duckdb.DuckDBPyConnection: ...
 
 
 def respond(
@@ -233,7 +255,7 @@ def respond_to(
     policy: ResponsePolicy | None = None,
     chain_wide: bool | None = None,
     max_decision_lookups: int = 100_000,
-    history: History | None = None,
+    history: HistorySource | None = None,
     who: str = SYSTEM,
 ) -> ResponseResult:
     """Respond to ``suspect`` (already merged with ``stored``, its breach if recorded)."""
@@ -247,8 +269,10 @@ def respond_to(
         with history.connect() as con:
             exp = exposure(con, suspect, chain_wide=chain_wide)
             ranked = triage(con, exp, as_of)
-        declines = _declines(store, exp.cards, suspect.window_start, as_of, max_decision_lookups)
-        plan = plan_response(suspect, exp, ranked, as_of, declines=declines, policy=policy)
+        signals = engine_signals(
+            store, exp.cards, suspect.window_start, as_of, max_decision_lookups
+        )
+        plan = plan_response(suspect, exp, ranked, as_of, signals=signals, policy=policy)
 
         widened = False
         if stored is None:
