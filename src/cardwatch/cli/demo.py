@@ -269,6 +269,11 @@ def act_breach(ws: Workspace, world: World, start: datetime, notify: bool) -> No
         ("cardholders notified", "notices_queued"),
     ):
         t.add_row(label, f"{s[key]:,}")
+    t.add_row(
+        "stores covered",
+        f"{s['stores']:,} ({'the whole chain; ' if s['chain_wide'] else ''}"
+        f"victims at {s['stores_with_victims']:,} so far)",
+    )
     t.add_row("compromise window", f"{s['window_start'][:10]} .. {s['window_end'][:10]}")
     t.add_row("data stolen", str(s["data_stolen"]))
     for action, count in s["plan"].items():
