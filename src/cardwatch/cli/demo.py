@@ -274,9 +274,11 @@ def act_breach(ws: Workspace, world: World, start: datetime, notify: bool) -> No
         f"{s['stores']:,} ({'the whole chain; ' if s['chain_wide'] else ''}"
         f"victims at {s['stores_with_victims']:,} so far)",
     )
-    t.add_row("compromise window", f"{s['window_start'][:10]} .. {s['window_end'][:10]}")
-    t.add_row("data stolen", str(s["data_stolen"]))
-    for action, count in s["plan"].items():
+    plan = result.plan
+    window = f"{plan.suspect.window_start:%Y-%m-%d} .. {plan.suspect.window_end:%Y-%m-%d}"
+    t.add_row("compromise window", window)
+    t.add_row("data stolen", plan.data_stolen)
+    for action, count in plan.counts.items():
         t.add_row(f"reissue plan: {action.replace('_', ' ')}", f"{count:,}")
     console.print(t)
     if not notify:
