@@ -25,8 +25,8 @@ _CNP_CHANNELS = {"ecommerce", "moto"}
 _CNP_ENTRIES = {"ecommerce", "credential_on_file", "manual"}
 
 _SQL = f"""
-WITH a AS (SELECT * FROM df), lab AS (SELECT merchant, greatest(rep, ts + 1) AS t FROM df
-                                       WHERE is_fraud = 1)
+WITH a AS (SELECT * FROM df), lab AS (SELECT merchant, greatest(rep, ts + 1) AS t, amount
+                                       FROM df WHERE is_fraud = 1)
 SELECT a.idx,
   count(b.idx) FILTER (WHERE b.ts > a.ts - {_H}) AS card_txn_count_1h,
   count(b.idx) FILTER (WHERE b.ts > a.ts - {24 * _H}) AS card_txn_count_24h,
@@ -72,6 +72,12 @@ SELECT a.idx,
      AND lab.t > a.ts - {24 * _H}) AS merchant_fraud_reported_24h,
   (SELECT count(*) FROM lab WHERE lab.merchant = a.merchant AND lab.t <= a.ts
      AND lab.t > a.ts - {7 * 24 * _H}) AS merchant_fraud_reported_7d,
+  (SELECT coalesce(avg(lab.amount), 0) FROM lab WHERE lab.merchant = a.merchant
+     AND lab.t <= a.ts AND lab.t > a.ts - {24 * _H}) AS merchant_fraud_amount_mean_24h,
+  (SELECT coalesce(avg(lab.amount), 0) FROM lab WHERE lab.merchant = a.merchant
+     AND lab.t <= a.ts AND lab.t > a.ts - {7 * 24 * _H}) AS merchant_fraud_amount_mean_7d,
+  (SELECT coalesce(avg(lab.amount), 0) FROM lab WHERE lab.merchant = a.merchant
+     AND lab.t <= a.ts AND lab.t > a.ts - {30 * 24 * _H}) AS merchant_fraud_amount_mean_30d,
   (SELECT coalesce((a.ts - max(lab.t)) / {_H}, -1) FROM lab WHERE lab.merchant = a.merchant
      AND lab.t <= a.ts AND lab.t > a.ts - {30 * 24 * _H}) AS merchant_fraud_hours_since_last,
   (SELECT coalesce((a.ts - min(lab.t)) / {_H}, -1) FROM lab WHERE lab.merchant = a.merchant

@@ -207,6 +207,12 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         "fraud reported at this merchant lately",
     ),
     ReasonTemplate(
+        rf"merchant_fraud_amount_mean_{_W}",
+        "MERCHANT_RISK",
+        "frauds reported at this merchant in the last {window}, of about {v} each",
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
         r"merchant_settled_txn_count_.*",
         "MERCHANT_ACTIVITY",
         "unusual activity at this merchant a week ago",

@@ -94,6 +94,15 @@ DESCRIPTIONS: dict[str, str] = {
     "merchant_settled_fraud_rate_30d": (
         "frauds reported in the last 30 days over the attempts between 37 and 7 days ago"
     ),
+    "merchant_fraud_amount_mean_24h": (
+        "mean amount of the frauds reported at the merchant in the last 24 hours (0: none)"
+    ),
+    "merchant_fraud_amount_mean_7d": (
+        "mean amount of the frauds reported at the merchant in the last 7 days (0: none)"
+    ),
+    "merchant_fraud_amount_mean_30d": (
+        "mean amount of the frauds reported at the merchant in the last 30 days (0: none)"
+    ),
     "merchant_fraud_hours_since_last": (
         "hours since the merchant's latest fraud report of the last 30 days (-1 when none)"
     ),

@@ -17,9 +17,9 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
   card's declines (challenges and declines by cardwatch).
 - ``ev_i`` int64 [events, 4] (time, next event of the card, next event of the merchant,
   reverted flag) and ``ev_amt``; ``dec_i`` int64 [declines, 3] (time, next decline of the card,
-  reverted flag); ``lab_i`` int64 [labels, 2] (time a fraud label became visible, next label of
-  the merchant), which the merchants' 24-hour, 7- and 30-day fraud windows walk like the
-  events'.
+  reverted flag); ``lab_i`` int64 [labels, 3] (time a fraud label became visible, next label of
+  the merchant, the payment's amount in millionths or -1), which the merchants' 24-hour, 7-
+  and 30-day fraud windows walk like the events'.
 - ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
   (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
 - ``meta``: counters (events, declines, keys in the hash set, labels).
@@ -95,7 +95,9 @@ MI_FRAUD = 15
 MI_LAST_LAB = 16  # the merchant's latest fraud label in the labels log
 MI_LTAIL = 17  # 3 columns: labels' 24 h, 7 d, 30 d
 MI_LCNT = 20  # 3 columns
-N_MI = 23
+MI_LASUM = 23  # 3 columns: the amounts of those labels (when known), in millionths
+MI_LACNT = 26  # 3 columns: how many of them have a known amount
+N_MI = 29
 # card_dec columns
 DC_LAST = 0
 DC_TAIL = 1
@@ -133,6 +135,10 @@ DC_MINUS_ONE = (DC_LAST, DC_TAIL)
 
 _W = np.array(WINDOWS_US, dtype=np.int64)
 _DAY = WINDOWS_US[1]
+#: Label amounts are kept as integer millionths (exact sums in and out of the windows); -1 is
+#: "unknown" (a live report of a payment no longer in the state).
+AMOUNT_UNIT = 1_000_000
+
 #: The merchants' windows: 24 h, 7 d, 30 d (attempts), then 7 d + each of them, whose difference
 #: with the 7-day window is the attempts of the same length ending 7 days ago — old enough that
 #: their fraud reports are in (the default label delay), the Handbook's "terminal risk" windows.
@@ -192,6 +198,7 @@ F_MRATE = FEATURE_INDEX["merchant_fraud_rate"]
 F_MFRAUD_W = FEATURE_INDEX["merchant_fraud_reported_24h"]
 F_MRATE_W = FEATURE_INDEX["merchant_fraud_rate_24h"]
 F_MF_LAST = FEATURE_INDEX["merchant_fraud_hours_since_last"]
+F_MF_AMT = FEATURE_INDEX["merchant_fraud_amount_mean_24h"]
 F_MSETTLED = FEATURE_INDEX["merchant_settled_txn_count_24h"]
 F_MSHARE = FEATURE_INDEX["merchant_settled_fraud_rate_24h"]
 F_MF_FIRST = FEATURE_INDEX["merchant_fraud_hours_since_first_30d"]
@@ -202,6 +209,7 @@ assert FEATURE_INDEX["merchant_fraud_reported_30d"] == F_MFRAUD_W + 2
 assert FEATURE_INDEX["merchant_fraud_rate_30d"] == F_MRATE_W + 2
 assert FEATURE_INDEX["merchant_settled_txn_count_30d"] == F_MSETTLED + 2
 assert FEATURE_INDEX["merchant_settled_fraud_rate_30d"] == F_MSHARE + 2
+assert FEATURE_INDEX["merchant_fraud_amount_mean_30d"] == F_MF_AMT + 2
 
 _HOUR_US = WINDOWS_US[0]
 _MIN_HOURS = 1.0 / 60.0  # speed floor: two uses a second apart are not "infinitely fast"
@@ -405,12 +413,19 @@ def features_into(  # type: ignore[no-untyped-def]
             out[F_MRATE] = merch_i[m, MI_FRAUD] / total
         for j in range(_N_LAB_W):
             cnt = merch_i[m, MI_LCNT + j]
+            a_sum = merch_i[m, MI_LASUM + j]
+            a_cnt = merch_i[m, MI_LACNT + j]
             p = merch_i[m, MI_LTAIL + j]
             lim = t - _W[_LAB_WINDOWS[j]]
             while p >= 0 and lab_i[p, 0] <= lim:
                 cnt -= 1
+                if lab_i[p, 2] >= 0:
+                    a_sum -= lab_i[p, 2]
+                    a_cnt -= 1
                 p = lab_i[p, 1]
             out[F_MFRAUD_W + j] = cnt
+            if a_cnt > 0:  # a merchant's own frauds are everyday amounts; a stolen card's are not
+                out[F_MF_AMT + j] = a_sum / a_cnt / AMOUNT_UNIT
             n_w = out[F_M24 + j]  # the merchant's attempts in the same window
             if n_w > 0:
                 out[F_MRATE_W + j] = cnt / n_w
@@ -559,11 +574,12 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
 
 
 @njit(cache=True, nogil=True)
-def label_push(merch_i, lab_i, meta, m, t):  # type: ignore[no-untyped-def]
+def label_push(merch_i, lab_i, meta, m, t, amount):  # type: ignore[no-untyped-def]
     """Count a fraud label of merchant ``m`` that became visible at ``t``: in its total and, in
     its chain of labels, in its 24-hour, 7- and 30-day windows. Labels come in time order; one
     that is late for its merchant (a back-dated report) counts from the merchant's latest
-    label's time, so that every chain stays in time order and its windows exact."""
+    label's time, so that every chain stays in time order and its windows exact. ``amount``
+    is the payment's amount in millionths (:data:`AMOUNT_UNIT`), -1 when unknown."""
     last = merch_i[m, MI_LAST_LAB]
     if last >= 0 and lab_i[last, 0] > t:
         t = lab_i[last, 0]
@@ -572,28 +588,36 @@ def label_push(merch_i, lab_i, meta, m, t):  # type: ignore[no-untyped-def]
     meta[M_LABELS] = q + 1
     lab_i[q, 0] = t
     lab_i[q, 1] = -1
+    lab_i[q, 2] = amount
     for j in range(_N_LAB_W):
         p = merch_i[m, MI_LTAIL + j]
         lim = t - _W[_LAB_WINDOWS[j]]
         while p >= 0 and lab_i[p, 0] <= lim:
             merch_i[m, MI_LCNT + j] -= 1
+            if lab_i[p, 2] >= 0:
+                merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
+                merch_i[m, MI_LACNT + j] -= 1
             p = lab_i[p, 1]
         if p < 0:
             p = q
         merch_i[m, MI_LTAIL + j] = p
         merch_i[m, MI_LCNT + j] += 1
+        if amount >= 0:
+            merch_i[m, MI_LASUM + j] += amount
+            merch_i[m, MI_LACNT + j] += 1
     if last >= 0:
         lab_i[last, 1] = q
     merch_i[m, MI_LAST_LAB] = q
 
 
 @njit(cache=True, nogil=True)
-def apply_labels(merch_i, lab_i, meta, lab_t, lab_m, start, until):  # type: ignore[no-untyped-def]
-    """Count the fraud labels reported by ``until`` (sorted by time, from ``start``); returns the
-    index of the first label not yet due. The labels log must have room for them."""
+def apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, start, until):  # type: ignore[no-untyped-def]
+    """Count the fraud labels reported by ``until`` (sorted by time, from ``start``; ``lab_a``
+    their amounts in millionths); returns the index of the first label not yet due. The labels
+    log must have room for them."""
     p = start
     while p < lab_t.shape[0] and lab_t[p] <= until:
-        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p])
+        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p], lab_a[p])
         p += 1
     return p
 
@@ -623,6 +647,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     amounts,
     lab_t,
     lab_m,
+    lab_a,
     lab_start,
     out,
 ):
@@ -632,7 +657,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     p = lab_start
     for i in range(cards.shape[0]):
         t = ts[i]
-        p = apply_labels(merch_i, lab_i, meta, lab_t, lab_m, p, t)
+        p = apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, p, t)
         features_into(
             card_i,
             card_f,
@@ -823,6 +848,9 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
             lim = t - _W[_LAB_WINDOWS[j]]
             while p >= 0 and lab_i[p, 0] <= lim:
                 merch_i[m, MI_LCNT + j] -= 1
+                if lab_i[p, 2] >= 0:
+                    merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
+                    merch_i[m, MI_LACNT + j] -= 1
                 p = lab_i[p, 1]
             merch_i[m, MI_LTAIL + j] = p
             if p >= 0:
@@ -835,6 +863,7 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
     for q in range(n):
         lab_i[q, 0] = lab_i[q0 + q, 0]
         lab_i[q, 1] = lab_i[q0 + q, 1]
+        lab_i[q, 2] = lab_i[q0 + q, 2]
     _shift(lab_i[:n], (1,), q0)
     _shift(merch_i, (MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1, MI_LTAIL + 2), q0)
     meta[M_LABELS] = n

@@ -56,6 +56,15 @@ def _grown(arr: np.ndarray, rows: int, minus_one: tuple[int, ...] = ()) -> np.nd
     return new
 
 
+#: A live label's amount is looked up when the label comes due (the payment may be later).
+_LOOKUP = -2
+
+
+def _amount_units(amount: float) -> int:
+    """An amount as the kernel's integer millionths (exact window sums)."""
+    return round(amount * k.AMOUNT_UNIT)
+
+
 class ProfileState:
     """Everything the profiles remember, as NumPy arrays plus the string vocabularies.
 
@@ -85,10 +94,12 @@ class ProfileState:
         self.ev_i = np.zeros((64, 4), np.int64)
         self.ev_amt = np.zeros(64, np.float64)
         self.dec_i = np.zeros((64, 3), np.int64)
-        self.lab_i = np.zeros((64, 2), np.int64)
+        self.lab_i = np.zeros((64, 3), np.int64)
         self.hkeys = np.full(1024, -1, np.int64)
         self.meta = np.zeros(4, np.int64)
-        self._pending: list[tuple[int, int]] = []  # (reported_at µs, merchant code)
+        # (reported_at µs, merchant code, amount in millionths (-1 unknown, _LOOKUP: the
+        # payment's, once it is due), txn_id)
+        self._pending: list[tuple[int, int, int, str]] = []
         self._labelled: set[str] = set()
         self._row = np.zeros(N_FEATURES, np.float64)
         # Live events still in the log, for :meth:`revert`: txn_id -> (event number, card,
@@ -224,13 +235,39 @@ class ProfileState:
             entry,
         )
 
+    def _amount_of(self, txn_id: str) -> int:
+        """The amount (millionths) of a payment still in the event log, else -1."""
+        found = self._by_txn.get(txn_id)
+        if found is None or found[0] < self._ev_base:
+            return -1
+        return _amount_units(float(self.ev_amt[found[0] - self._ev_base]))
+
+    def _label_amounts(
+        self, pending: list[tuple[int, int, int, str]], table: pa.Table
+    ) -> np.ndarray:
+        """The amounts of the queued labels; a live report's is looked up in the state, else in
+        ``table`` (the payment may come with the history fed now)."""
+        out = np.array([p[2] for p in pending], dtype=np.int64)
+        todo = [i for i, p in enumerate(pending) if p[2] == _LOOKUP]
+        if todo:
+            ids = table.column("txn_id").to_pylist()
+            amounts = dict(zip(ids, table.column("amount").to_pylist(), strict=True))
+            for i in todo:
+                a = self._amount_of(pending[i][3])
+                if a < 0 and pending[i][3] in amounts:
+                    a = _amount_units(float(amounts[pending[i][3]]))
+                out[i] = a
+        return out
+
     def advance(self, t_us: int) -> None:
         """Count the fraud labels reported by ``t_us``: event time has reached them."""
         pending = self._pending
         while pending and pending[0][0] <= t_us:
-            t, m = heapq.heappop(pending)
+            t, m, a, txn_id = heapq.heappop(pending)
+            if a == _LOOKUP:
+                a = self._amount_of(txn_id)
             self._reserve(0, 0, t, labels=1)
-            k.label_push(self.merch_i, self.lab_i, self.meta, m, t)
+            k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a)
 
     def features(
         self, txn: Transaction, out: np.ndarray | None = None, t_us: int | None = None
@@ -322,9 +359,9 @@ class ProfileState:
 
         What stays, because the card really was presented there and then: the "first time"
         merchant, category and country sets and the merchant's distinct cards, the card's usual
-        amount (log mean and variance), its attempts ever, hour-of-day habits, time of the last
-        attempt, last card-present place and "used chip". The merchant's attempts ever (the
-        fraud rate's denominator) stay too.
+        amounts (mean and variance, of the amount and of its log), its attempts ever,
+        hour-of-day habits, time of the last attempt, last card-present place and "used chip".
+        The merchant's attempts ever (the fraud rate's denominator) stay too.
 
         Only payments fed by :meth:`update` whose event is still in the log (about the longest
         window plus a day) can be reverted; False for any other id, and for one already reverted.
@@ -361,20 +398,29 @@ class ProfileState:
         merchant_id: str,
         reported_at: datetime | int,
         occurred_at: datetime | int | None = None,
+        amount: float | None = None,
     ) -> None:
         """A transaction was confirmed as fraud at ``reported_at``: it counts against its
         merchant from that instant (never before the transaction itself). Reporting the same
-        ``txn_id`` twice counts once."""
+        ``txn_id`` twice counts once. The payment's amount (for the merchant's mean fraud
+        amount) is ``amount``, else the one the state holds for ``txn_id`` (now, or when the
+        label comes due if the payment has not been seen yet); a payment no longer in the state
+        (older than the longest window, or reversed) counts without one."""
         if txn_id in self._labelled:
             return
         self._labelled.add(txn_id)
+        if amount is not None:
+            a = _amount_units(amount)
+        else:  # now, while the payment is surely in the log; if it has not come yet, when due
+            a = self._amount_of(txn_id)
+            a = _LOOKUP if a < 0 else a
         t = reported_at if isinstance(reported_at, int) else to_us(reported_at)
         if occurred_at is not None:
             t0 = occurred_at if isinstance(occurred_at, int) else to_us(occurred_at)
             t = max(t, t0 + 1)
         m = self.merchants.code(merchant_id)
         self._reserve(0)
-        heapq.heappush(self._pending, (t, m))
+        heapq.heappush(self._pending, (t, m, a, txn_id))
 
     # ---- batch ---------------------------------------------------------------------------
 
@@ -409,10 +455,11 @@ class ProfileState:
         rep_np = np.maximum(rep_np, ts + 1)
         ids = pc.take(table.column("txn_id"), pa.array(rows)).to_pylist()
         merch = enc.merchant[rows]
-        for txn_id, t, m in zip(ids, rep_np.tolist(), merch.tolist(), strict=True):
+        amounts = [_amount_units(a) for a in enc.amount[rows].tolist()]
+        for txn_id, t, m, a in zip(ids, rep_np.tolist(), merch.tolist(), amounts, strict=True):
             if (as_of_us is None or t <= as_of_us) and txn_id not in self._labelled:
                 self._labelled.add(txn_id)
-                self._pending.append((t, m))
+                self._pending.append((t, m, a, ""))
         heapq.heapify(self._pending)
 
     def run(
@@ -438,6 +485,7 @@ class ProfileState:
         pending = sorted(self._pending)
         lab_t = np.array([p[0] for p in pending], dtype=np.int64)
         lab_m = np.array([p[1] for p in pending], dtype=np.int64)
+        lab_a = self._label_amounts(pending, table)
         out = np.empty((n, N_FEATURES), np.float64)
         p = 0
         for start in range(0, n, _CHUNK):
@@ -469,6 +517,7 @@ class ProfileState:
                 enc.amount[s],
                 lab_t,
                 lab_m,
+                lab_a,
                 p,
                 out[s],
             )

@@ -79,6 +79,9 @@ PROFILE_FEATURES = (
     "merchant_settled_fraud_rate_24h",
     "merchant_settled_fraud_rate_7d",
     "merchant_settled_fraud_rate_30d",
+    "merchant_fraud_amount_mean_24h",
+    "merchant_fraud_amount_mean_7d",
+    "merchant_fraud_amount_mean_30d",
     "merchant_fraud_hours_since_last",
     "merchant_fraud_hours_since_first_30d",
 )
