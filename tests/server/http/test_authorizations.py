@@ -87,3 +87,26 @@ def test_api_key_is_required_when_configured(client: TestClient, services: Servi
     ok = client.post("/v1/authorizations", json=PAYMENT,
                      headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
+
+
+def test_a_decision_the_store_cannot_keep_is_a_503_to_retry(
+    client: TestClient, services: Services
+) -> None:
+    """A failed commit is answered "not decided, send it again" and the retry, once the store
+    is back, is decided afresh: never a bare 500, never an approval nobody stored."""
+    keep = services.store.record_decision
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    services.store.record_decision = disk_full  # type: ignore[method-assign]
+    headers = {"Idempotency-Key": "k-full"}
+    r = client.post("/v1/authorizations", json=PAYMENT, headers=headers)
+    assert r.status_code == 503, r.text
+    assert "Idempotency-Key" in r.json()["detail"] and r.headers["Retry-After"] == "1"
+    assert TEST_PANS[0] not in r.text
+    services.store.record_decision = keep  # type: ignore[method-assign]
+    again = client.post("/v1/authorizations", json=PAYMENT, headers=headers)
+    assert again.status_code == 200 and again.json()["action"] == "approve"
+    card = tokenise(TEST_PANS[0], services.pan_key)
+    assert len(services.store.decisions_for_card(card, 10)) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from typing import Annotated
 
@@ -23,6 +24,12 @@ from cardwatch.server.http.deps import Services, _api_key
 from cardwatch.server.http.models import AuthorizationRequest, DecisionAnswer
 
 router = APIRouter(prefix="/v1", tags=["authorizations"])
+log = logging.getLogger(__name__)
+
+NOT_STORED = (
+    "the decision could not be stored, so none was made: nothing was approved and the payment "
+    "is not counted; send it again with the same Idempotency-Key, or apply your stand-in policy"
+)
 
 
 def answer_json(decision: Decision) -> bytes:
@@ -76,4 +83,10 @@ async def create_authorization(
         result = await pending.wait()
     except ValueError as e:  # e.g. a timestamp the profiles cannot place
         raise HTTPException(422, str(e)) from None
+    except Exception as e:
+        # The store refused the commit (disk full, database gone): the service has already
+        # taken the payment back out of the profiles. An acquirer must hear "not decided, try
+        # again" (503), as ISO 8583 hears the stand-in policy, never a bare 500.
+        log.error("authorisation %s not stored: %s", txn.txn_id, type(e).__name__)
+        raise HTTPException(503, NOT_STORED, headers={"Retry-After": "1"}) from None
     return Response(answer_json(result.decision), media_type="application/json")
