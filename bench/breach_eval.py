@@ -363,41 +363,44 @@ def goals(outcomes: Sequence[Outcome], cards: int | None = None) -> dict[str, fl
 def recall_plot(outcomes: Sequence[Outcome], path: Path) -> None:
     """Recall and precision against the share of exposed cards defrauded, one line per portfolio
     size and breach size (normal delay, no decoys)."""
+    plot_rows(summarise(outcomes), path)
+
+
+def plot_rows(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """:func:`recall_plot` from the rows of :func:`summarise` (as ``--json`` saves them)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
-    base = [
-        o
-        for o in outcomes
-        if o.scenario.delay_days == 4.0 and not o.scenario.decoys and o.scenario.share > 0
-    ]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    sizes = sorted({o.scenario.cards for o in base}, reverse=True)
+    base = [r for r in rows if r["delay"] == 4.0 and not r["decoys"] and r["share"] > 0]
+    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    sizes = sorted({r["cards"] for r in base}, reverse=True)
     colours = dict(zip(sizes, ("tab:blue", "tab:orange", "tab:green"), strict=False))
-    for cards in sizes:
+    for c, cards in enumerate(sizes):
         for quarter, style in ((False, "-"), (True, "--")):
-            group = [o for o in base if o.scenario.cards == cards and o.scenario.quarter == quarter
-                     and (quarter or o.scenario.stores is None)]  # fmt: skip
-            rows = sorted(summarise(group), key=lambda r: r["share"])
-            if not rows:
+            mine = [r for r in base if r["cards"] == cards and (r["stores"] != "all") == quarter]
+            mine.sort(key=lambda r: r["share"])
+            if not mine:
                 continue
-            x = [100 * r["share"] for r in rows]
+            shift = 1.0 + 0.04 * (2 * c + quarter)  # side by side, not on top of each other
+            x = [100 * r["share"] * shift for r in mine]
             label = f"{cards:,} cards, {'a quarter of the stores' if quarter else 'whole chain'}"
-            ax.plot(x, [100 * r["recall"] for r in rows], style, marker="o",
+            ax.plot(x, [100 * r["recall"] for r in mine], style, marker="o" if quarter else "D",
                     color=colours.get(cards), label=f"recall, {label}")  # fmt: skip
-            ax.plot(x, [100 * r["precision"] for r in rows], style, marker="s", alpha=0.35,
+            ax.plot(x, [100 * r["precision"] for r in mine], ":", marker="s", alpha=0.35,
                     color=colours.get(cards), label=f"precision, {label}")  # fmt: skip
     ax.axhline(90, color="grey", lw=0.8, ls=":")
-    ax.axvline(2, color="grey", lw=0.8, ls=":")
+    ax.axvline(2.1, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xticks([0.5, 1, 2, 5], ["0.5", "1", "2", "5"])
-    ax.set_xlabel("% of exposed cards defrauded")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("% of exposed cards defrauded (points of a group side by side)")
     ax.set_ylabel("%")
     ax.set_ylim(-3, 103)
     ax.set_title("Breach detection over simulated worlds (daily runs, 40 days)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="center right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -505,6 +508,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         help="a DetectConfig field, e.g. --set explain_away=false",
     )
     p.add_argument("--no-timeline", action="store_true")
+    p.add_argument("--replot", type=Path, default=None,
+                   help="only redraw breach_recall.png (--plots) from a --json file")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -538,6 +543,12 @@ def sweep_parallel(items: Sequence[Scenario], config: DetectConfig, jobs: int,
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.replot is not None:
+        import json
+
+        rows = json.loads(args.replot.read_text())["rows"]
+        plot_rows(rows, (args.plots or Path(".")) / "breach_recall.png")
+        return rows
     config = _config(args.set)
     t0 = time.perf_counter()
     items = scenarios(args.quick, args.seeds, args.cards, args.limits, not args.no_goal)

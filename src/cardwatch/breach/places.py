@@ -197,7 +197,9 @@ def score_places(
         else:
             log_p = float(log_p_arr[i]) + level_fix[p.level] + extra
             expected = float(expected_arr[i])
-        if place not in best or log_p < best[place][0]:
+        if place not in best or _better(
+            log_p, we - ws, best[place][0], best[place][4] - best[place][3]
+        ):
             best[place] = (log_p, p, idx, ws, we, k, n, expected)
 
     tested = sum(ev.tested.values())
@@ -218,6 +220,23 @@ def score_places(
             stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]) if alerts else [],
         ))  # fmt: skip
     return sorted(out, key=lambda s: (s.log_p, s.level, s.key))
+
+
+#: Windows whose log p-values differ by less than this are taken as equally strong, and the
+#: shorter one is reported: it says better when, and its p-value is at most 10 % larger (so the
+#: choice can only make an alert harder).
+TIE = 0.1
+
+
+def _better(log_p: float, span: int, best_log_p: float, best_span: int) -> bool:
+    """Whether a window (``log_p``, ``span``) should replace the best one so far.
+
+    >>> _better(-10.0, 5, -9.0, 9), _better(-9.05, 5, -9.1, 9), _better(-9.05, 9, -9.1, 5)
+    (True, True, False)
+    """
+    if abs(log_p - best_log_p) < TIE:
+        return span < best_span
+    return log_p < best_log_p
 
 
 def _chain_of(names: np.ndarray, chains: dict[str, int]) -> str | None:
