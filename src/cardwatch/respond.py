@@ -1,11 +1,12 @@
 """Apply a breach response to the workspace: the adapter around :mod:`cardwatch.breach.response`.
 
 ``cardwatch breach respond`` and ``POST /v1/breaches/{id}/respond`` both call :func:`respond`,
-which reads history (exposure, triage), the store (declines since exposure, what an earlier
-response already wrote) and writes the breach, its ranked exposures, the analysts' cases and
-alerts, the cardholders' notices and an audit line; the daily detection job
-(:mod:`cardwatch.server.daily`) calls :func:`respond_to` with the suspects it finds, without
-notices.
+which reads what the service knows (:class:`~cardwatch.live_history.LiveHistory`: the imported
+history, the payments decided live since it ends and the store's labels, for detection, exposure
+and triage), the store (declines since exposure, what an earlier response already wrote) and
+writes the breach, its ranked exposures, the analysts' cases and alerts, the cardholders'
+notices and an audit line; the daily detection job (:mod:`cardwatch.server.daily`) calls
+:func:`respond_to` with the suspects it finds, without notices.
 
 Responding again — later, when more victims have widened the window — updates the same breach
 (found by its key, or as the stored breach whose place and window the new suspect shares): its
@@ -51,9 +52,9 @@ from cardwatch.breach.response import (
 from cardwatch.customer.breach_notices import NOTIFIED, enqueue_breach_notices
 from cardwatch.engine import ExposureFlags
 from cardwatch.errors import NotFoundError
+from cardwatch.live_history import LiveHistory
 from cardwatch.schema import Action
 from cardwatch.store.base import ConflictError, Store
-from cardwatch.store.history import History
 from cardwatch.store.records import Alert, AuditEntry, Breach, CaseEvent
 from cardwatch.workspace import Workspace
 
@@ -118,7 +119,15 @@ class ResponseResult:
         }
 
 
-def end_of_history(history: History, default: datetime) -> datetime:
+class HistorySource(Protocol):
+    """Where the response reads payments: :class:`~cardwatch.live_history.LiveHistory` (the
+    imported history, the store's live payments and labels as one relation), or the workspace's
+    imported :class:`~cardwatch.store.history.History` alone."""
+
+    def connect(self) -> duckdb.DuckDBPyConnection: ...
+
+
+def end_of_history(history: HistorySource, default: datetime) -> datetime:
     """The last payment's time (the natural "as of" of an analysis), else ``default``."""
     with history.connect() as con:
         # Through Arrow: DuckDB's own fetch of a TIMESTAMPTZ needs pytz.
@@ -128,7 +137,7 @@ def end_of_history(history: History, default: datetime) -> datetime:
 
 
 def find_suspect(
-    history: History,
+    history: HistorySource,
     store: Store,
     ident: str,
     as_of: datetime,
@@ -193,13 +202,6 @@ def engine_signals(
     return out
 
 
-class HistorySource(Protocol):
-    """Where the response reads payments: the workspace's :class:`History`, or the daily job's
-    ``LiveHistory`` (history, the store's live payments and labels as one relation)."""
-
-    def connect(self) -> duckdb.DuckDBPyConnection: ...
-
-
 def respond(
     workspace: Workspace,
     store: Store,
@@ -219,10 +221,17 @@ def respond(
     stamps what is written (alerts, cases, notices). Idempotent; a later ``as_of`` updates the
     breach (see the module's doc). ``chain_wide`` (default: as the breach was last responded
     to, else True) covers every store of a chain-level suspect; False only its stores with
-    victims."""
-    history = History(workspace)
-    as_of = as_of or end_of_history(history, now)
-    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    victims.
+
+    Reads :class:`~cardwatch.live_history.LiveHistory`: the payments the service decided and
+    the fraud reported to the store (``/v1/labels``, analysts, cardholders) by ``as_of`` count
+    as the imported ones do."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    history = LiveHistory(workspace, store, as_of)
+    if as_of is None:  # the end of what the service knows: its last payment, live or imported
+        as_of = end_of_history(history, now)
+        history = history.known_at(as_of)
     suspect, stored = find_suspect(history, store, ident, as_of, config)
     return respond_to(
         workspace,
@@ -260,7 +269,7 @@ def respond_to(
 ) -> ResponseResult:
     """Respond to ``suspect`` (already merged with ``stored``, its breach if recorded)."""
     policy = policy or ResponsePolicy()
-    history = history or History(workspace)
+    history = history or LiveHistory(workspace, store, as_of)
     with _RESPONDING:
         if stored is not None:
             stored = store.get_breach(stored.breach_id) or stored

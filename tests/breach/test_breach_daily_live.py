@@ -5,72 +5,36 @@ time. Card ids are tokens in both, under the workspace's key."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from tests.breach.live import go_live
 from tests.server.stores import opened
+from typer.testing import CliRunner
 
-from cardwatch.cli.demo import synthetic_pan
-from cardwatch.engine import decision_id
-from cardwatch.pan import card_key, is_pan
-from cardwatch.schema import HISTORY_SCHEMA, Action, Decision, Transaction
-from cardwatch.server.daily import DailyDetection, LiveHistory
+from cardwatch.cli import app
+from cardwatch.live_history import LiveHistory
+from cardwatch.pan import is_pan
+from cardwatch.server.daily import DailyDetection
 from cardwatch.server.local import SimulatedClock
 from cardwatch.store.history import History
-from cardwatch.store.records import Label
+from cardwatch.store.sql import open_store
 
 #: History imported up to here (before the breach began on 27 Nov); everything later arrived
 #: through the service.
 SPLIT = datetime(2013, 11, 25, tzinfo=UTC)
 AT = datetime(2013, 12, 20, 3, tzinfo=UTC)
-_FIELDS = [n for n in HISTORY_SCHEMA.names if n not in ("is_fraud", "fraud_reported_at")]
-
-
-def _tokenised(table: pa.Table, key: bytes) -> pa.Table:
-    """The world as it reaches cardwatch: PANs, tokenised at the edge (import or service)."""
-    ids = table.column("card_id").to_pylist()
-    mapping = {c: card_key(synthetic_pan(c), key) for c in set(ids)}
-    i = table.column_names.index("card_id")
-    return table.set_column(i, "card_id", pa.array([mapping[c] for c in ids], pa.string()))
-
-
-def _record(store, txns: list[Transaction]) -> None:
-    def decided(t: Transaction) -> Decision:
-        return Decision(t.txn_id, Action.APPROVE, "00", 0.01, decision_id=decision_id(t.txn_id))
-
-    batch = getattr(store, "record_decisions", None)
-    if batch is None:
-        for t in txns:
-            store.record_decision(decided(t), t, now=t.timestamp)
-        return
-    for i in range(0, len(txns), 2000):
-        batch([{"decision": decided(t), "txn": t, "now": t.timestamp} for t in txns[i : i + 2000]])
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def live(request, workspace, breached_world, tmp_path):
     """Imported history up to SPLIT without any label; later payments in the store as decided
     live; every fraud report only as a store label."""
-    world = _tokenised(breached_world.table, workspace.pan_key())
-    ts = world.column("timestamp")
-    early = pc.less(ts, pa.scalar(SPLIT, ts.type))
-    imported = world.filter(early)
-    nulls = {
-        "is_fraud": pa.nulls(imported.num_rows, pa.int8()),
-        "fraud_reported_at": pa.nulls(imported.num_rows, HISTORY_SCHEMA.field("timestamp").type),
-    }
-    for name, column in nulls.items():
-        imported = imported.set_column(imported.column_names.index(name), name, column)
-    History(workspace).append(imported)
-    later = world.filter(pc.invert(early)).to_pylist()
     with opened(request.param, tmp_path) as store:
-        _record(store, [Transaction(**{k: r[k] for k in _FIELDS}) for r in later])
-        for r in world.filter(pc.equal(world.column("is_fraud"), 1)).to_pylist():
-            store.add_label(
-                Label(r["txn_id"], r["card_id"], True, r["fraud_reported_at"], "chargeback")
-            )
+        world = go_live(workspace, store, breached_world.table, SPLIT)
         yield store, world
 
 
@@ -130,3 +94,31 @@ def test_reports_through_the_store_alone_alert_the_breach(workspace, live) -> No
     later = DailyDetection(workspace, store, clock=clock, hour=2).tick()
     assert later is not None and later.skipped is None and not later.created
     assert len(store.breaches()) == 1
+
+
+def test_the_cli_reads_the_workspace_store_too(workspace, breached_world) -> None:
+    """``breach detect`` and ``breach respond`` over the workspace's own store (its SQLite file):
+    the live payments and the store's labels count; without a store, only the import."""
+    runner = CliRunner()
+    home = ["--home", str(workspace.home), "--as-of", AT.isoformat()]
+    store = open_store(workspace)
+    try:
+        go_live(workspace, store, breached_world.table, SPLIT)
+    finally:
+        store.close()
+    found = runner.invoke(app, ["breach", "detect", *home, "--out", str(workspace.home / "d.json")])
+    assert found.exit_code == 0, found.output
+    suspects = json.loads((workspace.home / "d.json").read_text())
+    assert "BIGMART" in [s["chain"] for s in suspects]
+    done = runner.invoke(app, ["breach", "respond", "chain:BIGMART", *home, "--no-notify"])
+    assert done.exit_code == 0, done.output
+    store = open_store(workspace)
+    try:
+        (breach,) = store.breaches()
+        assert store.exposures(breach.breach_id)
+    finally:
+        store.close()
+    (workspace.home / "cardwatch.db").rename(workspace.home / "elsewhere.db")
+    alone = runner.invoke(app, ["breach", "detect", *home, "--out", str(workspace.home / "i.json")])
+    assert alone.exit_code == 0, alone.output
+    assert json.loads((workspace.home / "i.json").read_text()) == []  # the import knows no fraud

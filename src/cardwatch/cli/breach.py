@@ -1,11 +1,17 @@
 """``cardwatch breach``: find points of compromise in the workspace history, list the cards
 they exposed, and respond. Thin: the work is in :mod:`cardwatch.breach` and
-:mod:`cardwatch.respond`."""
+:mod:`cardwatch.respond`.
+
+When the workspace has a store (``$CARDWATCH_DATABASE_URL``, or its SQLite file), every command
+reads what the service knows (:class:`~cardwatch.live_history.LiveHistory`): the imported
+history, the payments the service decided since it ends and the fraud reported to the store;
+else the imported history alone. ``respond`` always has a store (it writes the response there)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,9 +24,11 @@ from cardwatch.breach.exposure import exposure, reissue_plan, triage
 from cardwatch.breach.response import ACTIONS, REISSUE_COLUMNS, ResponsePlan
 from cardwatch.cli.app import Home, app, console, open_workspace
 from cardwatch.errors import NotFoundError
-from cardwatch.respond import ResponseResult, end_of_history, respond
+from cardwatch.live_history import LiveHistory
+from cardwatch.respond import HistorySource, ResponseResult, end_of_history, respond
 from cardwatch.store.history import History
 from cardwatch.store.sql import open_store
+from cardwatch.workspace import Workspace
 
 __all__ = ["breach_app"]
 
@@ -35,11 +43,33 @@ AsOf = Annotated[
 ]
 
 
-def _as_of(value: str | None, history: History) -> datetime:
-    if value:
-        t = datetime.fromisoformat(value)
-        return t if t.tzinfo else t.replace(tzinfo=UTC)
-    return end_of_history(history, datetime.now(UTC))
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    t = datetime.fromisoformat(value)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _has_store(ws: Workspace) -> bool:
+    return bool(os.environ.get("CARDWATCH_DATABASE_URL")) or (ws.home / "cardwatch.db").exists()
+
+
+def _source(ws: Workspace, value: str | None) -> tuple[HistorySource, datetime]:
+    """What to read and as of when: the live history when the workspace has a store (read
+    once, then closed), else the imported one; the moment is --as-of, else its last payment."""
+    moment = _parse(value)
+    if not _has_store(ws):
+        history = History(ws)
+        return history, moment or end_of_history(history, datetime.now(UTC))
+    store = open_store(ws)
+    try:
+        live = LiveHistory(ws, store, moment)
+    finally:
+        store.close()
+    if moment is None:
+        moment = end_of_history(live, datetime.now(UTC))
+        live = live.known_at(moment)
+    return live, moment
 
 
 def _table(found: list[Suspect]) -> Table:
@@ -68,8 +98,7 @@ def detect_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON list here.")] = None,
 ) -> None:
     """Rank suspected points of compromise, using only fraud reported by --as-of."""
-    history = History(open_workspace(home))
-    moment = _as_of(as_of, history)
+    history, moment = _source(open_workspace(home), as_of)
     with history.connect() as con:
         found = detect(con, moment, DetectConfig())
     console.print(_table(found) if found else f"No point of compromise as of {moment:%Y-%m-%d}.")
@@ -88,8 +117,7 @@ def exposure_command(
     out: Annotated[Path | None, typer.Option("--out", help="Reissue plan CSV.")] = None,
 ) -> None:
     """The cards exposed at a detected suspect, most at risk first."""
-    history = History(open_workspace(home))
-    moment = _as_of(as_of, history)
+    history, moment = _source(open_workspace(home), as_of)
     with history.connect() as con:
         found = detect(con, moment, DetectConfig())
         match = [s for s in found if merchant in (s.merchant_id, *s.merchant_ids)]
@@ -189,8 +217,6 @@ def respond_command(
     notify cardholders and plan reissues. Safe to run again: a later --as-of updates the same
     breach (wider window, cards re-ranked, new cards flagged and told; nobody told twice)."""
     ws = open_workspace(home)
-    history = History(ws)
-    moment = _as_of(as_of, history)
     store = open_store(ws)
     try:
         result = respond(
@@ -198,7 +224,7 @@ def respond_command(
             store,
             ident,
             now=datetime.now(UTC),
-            as_of=moment,
+            as_of=_parse(as_of),  # default: the last payment, imported or decided live
             notify=notify,
             base_url=base_url,
             chain_wide=None if stores_only is None else not stores_only,

@@ -2,20 +2,15 @@
 
 Once a day, at a configurable hour (UTC), and at start-up when the last run is older than the
 latest scheduled hour (the service was down then), detection runs as of the service's clock on
-what the service knows (:class:`LiveHistory`): the workspace's imported history, the payments
-the service decided since that history ends (the store's decisions, with their tokenised
-transaction), and the labels posted to ``/v1/labels`` or given by analysts and cardholders (the
-store's labels, each from its reported time) laid over both — one ``transactions`` relation.
-Every suspect it finds that is not already a breach becomes one — the same breach record,
-exposure, alert in the analysts' queue and victims' cases that ``cardwatch breach respond
---no-notify`` writes (:func:`cardwatch.respond.respond_to`), so the engine tightens on the exposed
-cards at once — and a stored breach whose window or stores the new evidence widened is updated in
-place. It never notifies cardholders: a person confirms a breach before its
-cardholders are told (``breach respond``, the API's respond, or the console's notify).
-
-History and store hold the same card ids: import and the service both turn a PAN into
-``card_key(pan, workspace.pan_key())`` (an opaque card id stays as it is), so a card's imported
-payments and its live ones are one card to detection.
+what the service knows (:class:`~cardwatch.live_history.LiveHistory`, which ``breach respond``
+reads too): the workspace's imported history, the payments the service decided since that
+history ends, and the store's labels from their reported time laid over both — one
+``transactions`` relation. Every suspect it finds that is not already a breach becomes one — the
+same breach record, exposure, alert in the analysts' queue and victims' cases that ``cardwatch
+breach respond --no-notify`` writes (:func:`cardwatch.respond.respond_to`), so the engine
+tightens on the exposed cards at once — and a stored breach whose window or stores the new
+evidence widened is updated in place. It never notifies cardholders: a person confirms a breach
+before its cardholders are told (``breach respond``, the API's respond, or the console's notify).
 
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
@@ -35,21 +30,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import duckdb
-import pyarrow as pa
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from cardwatch.breach import DetectConfig, detect
 from cardwatch.breach.flags import INACTIVE
 from cardwatch.breach.response import match_breach, merge_suspects, suspect_of
 from cardwatch.breach.suspect import Suspect
+from cardwatch.live_history import LiveHistory
 from cardwatch.respond import respond_to
 from cardwatch.store.base import Store
-from cardwatch.store.history import History, transactions_table
 from cardwatch.store.records import AuditEntry, Breach, JobRun
 from cardwatch.workspace import Workspace
 
-__all__ = ["JOB", "DailyDetection", "DailyReport", "LiveHistory", "is_due", "last_slot"]
+__all__ = ["JOB", "DailyDetection", "DailyReport", "is_due", "last_slot"]
 
 log = logging.getLogger(__name__)
 
@@ -81,86 +74,6 @@ def is_due(last: JobRun | None, now: datetime, hour: int) -> bool:
     False
     """
     return last is None or last.as_of < last_slot(now, hour)
-
-
-#: How far before the end of the imported history the store's decisions are read: a batch of
-#: live payments imported into history overlaps the store's; duplicates go by ``txn_id``.
-OVERLAP = timedelta(days=1)
-
-_LABELS = pa.schema(
-    [
-        ("txn_id", pa.string()),
-        ("is_fraud", pa.int8()),
-        ("reported_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-
-
-class LiveHistory:
-    """What the service knows as of ``as_of``, as one ``transactions`` relation for detection,
-    exposure and triage: the imported history (labels imported with it applied), the store's
-    decided payments since it ends (not reversed; a payment already imported is taken once, by
-    ``txn_id``), and the store's labels reported by ``as_of`` over both — the latest label of a
-    payment decides whether it is fraud, and a fraud counts from its earliest report.
-
-    A snapshot: the store is read once, when made; :meth:`connect` gives a new DuckDB
-    connection over it each time (``History.connect``'s views, ``transactions`` replaced).
-    """
-
-    def __init__(self, workspace: Workspace, store: Store, as_of: datetime) -> None:
-        self.history = History(workspace)
-        self.as_of = as_of
-        end = self._end() if not self.history.is_empty() else None
-        live = store.decided_transactions(after=end - OVERLAP if end is not None else None)
-        self.live = transactions_table(live)
-        labels = store.labels_known_at(as_of)
-        self.labels = pa.table(
-            {
-                "txn_id": [x.txn_id for x in labels],
-                "is_fraud": [int(x.is_fraud) for x in labels],
-                "reported_at": [x.reported_at for x in labels],
-            },
-            schema=_LABELS,
-        )
-
-    def _end(self) -> datetime | None:
-        with self.history.connect() as con:
-            t = con.sql("SELECT max(timestamp) AS t FROM raw_transactions").to_arrow_table()
-        return t.column("t")[0].as_py()
-
-    def is_empty(self) -> bool:
-        return self.history.is_empty() and self.live.num_rows == 0
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        con = self.history.connect()
-        con.register("cw_live", self.live)
-        con.register("cw_store_labels", self.labels)
-        con.execute("ALTER VIEW transactions RENAME TO imported_transactions")
-        con.execute(
-            """CREATE VIEW cw_payments AS
-            SELECT * FROM imported_transactions
-            UNION ALL BY NAME
-            SELECT * FROM cw_live
-            WHERE txn_id NOT IN (SELECT txn_id FROM raw_transactions)"""
-        )
-        con.execute(
-            """CREATE VIEW cw_latest_labels AS
-            SELECT txn_id, arg_max(is_fraud, reported_at) AS is_fraud,
-                   min(reported_at) FILTER (WHERE is_fraud = 1) AS first_fraud_at
-            FROM cw_store_labels GROUP BY txn_id"""
-        )
-        con.execute(
-            """CREATE VIEW transactions AS
-            SELECT p.* REPLACE (
-                coalesce(l.is_fraud, p.is_fraud)::TINYINT AS is_fraud,
-                CASE WHEN l.txn_id IS NULL THEN p.fraud_reported_at
-                     WHEN l.is_fraud = 1 THEN least(
-                         CASE WHEN p.is_fraud = 1 THEN p.fraud_reported_at END,
-                         l.first_fraud_at)
-                END AS fraud_reported_at)
-            FROM cw_payments p LEFT JOIN cw_latest_labels l USING (txn_id)"""
-        )
-        return con
 
 
 @dataclass

@@ -61,9 +61,11 @@ per_client = RateLimiter(600, 60.0)
 
 
 class RespondBody(BaseModel):
-    """Options of a response; ``as_of`` defaults to the end of history. ``stores_only``: for a
-    chain-level breach, only the stores with victims (default: as last responded, else every
-    store of the chain). Responding again with a later ``as_of`` updates the same breach."""
+    """Options of a response; ``as_of`` defaults to the last payment the service knows (imported
+    or decided live: the response reads the store's payments and labels with the imported
+    history). ``stores_only``: for a chain-level breach, only the stores with victims (default:
+    as last responded, else every store of the chain). Responding again with a later ``as_of``
+    updates the same breach."""
 
     model_config = ConfigDict(extra="forbid")
 
