@@ -38,9 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from cardwatch.profiles import FEATURE_INDEX, FEATURE_NAMES, WINDOWS_US, ProfileState, to_us
-from cardwatch.profiles.kernel import M_DECL, M_EVENTS
-from cardwatch.profiles.state import COMPACT_SLACK_US
+from cardwatch.profiles import FEATURE_INDEX, FEATURE_NAMES, ProfileState, to_us
 from cardwatch.schema import Action, Decision, Reason, ResponseCode, Transaction
 
 __all__ = [
@@ -605,66 +603,12 @@ class Engine:
         """
         from cardwatch.replay import replay_into
 
-        state = self.state
-        first_event = state._ev_base + int(state.meta[M_EVENTS])
-        first_decline = state._dec_base + int(state.meta[M_DECL])
+        marks = self.state.log_marks()
         decisions = replay_into(self, history, as_of=as_of).decisions
-        self._map_replayed(history, decisions, first_event, first_decline)
-        return decisions
-
-    def _map_replayed(
-        self, history: pa.Table, decisions: pa.Table, first_event: int, first_decline: int
-    ) -> None:
-        """Enter the replayed payments still in the log in the state's txn-id map, as
-        :meth:`ProfileState.update` does for a live one: a replay appends one event per row,
-        numbered from ``first_event``, and one decline per challenged or declined row, numbered
-        from ``first_decline``, both in row order.
-
-        Only the payments a later one can still count are entered: those within the longest
-        window (and the day of slack compaction keeps for late payments) before the last row.
-        Reversing an older one would change no feature, and a long history would fill the map
-        with them (about 0.7 M entries of 0.86 M rows for the service bench's world, against a
-        quarter of that within 31 days).
-        """
-        state = self.state
-        n = history.num_rows
-        if n == 0:
-            return
-        if state._ev_base + int(state.meta[M_EVENTS]) != first_event + n:
-            raise RuntimeError("the replay did not append one profile event per payment")
-        ts = (
-            pc.cast(history.column("timestamp"), pa.timestamp("us", tz="UTC"))
-            .cast(pa.int64())
-            .to_numpy()
-        )
-        still_counted = int(
-            np.searchsorted(ts, ts[-1] - WINDOWS_US[-1] - COMPACT_SLACK_US, "right")
-        )
         declined = (
             pc.not_equal(decisions.column("response_code"), ResponseCode.APPROVED.value)
             .to_numpy(zero_copy_only=False)
             .astype(bool)
         )
-        # Decline number of each row (valid where the row was declined): those before it.
-        decline_no = first_decline + np.cumsum(declined) - declined
-        start = max(still_counted, state._ev_base - first_event)  # older rows left the log
-        ids = history.column("txn_id").slice(start).to_pylist()
-        cards = history.column("card_id").slice(start).to_pylist()
-        merchants = history.column("merchant_id").slice(start).to_pylist()
-        entries = zip(
-            range(first_event + start, first_event + n),
-            map(state.cards.codes.__getitem__, cards),
-            map(state.merchants.codes.__getitem__, merchants),
-            np.where(declined, decline_no, -1)[start:].tolist(),
-            strict=True,
-        )
-        by_txn = state._by_txn
-        # A reused id: the latest event is the one kept, at its place in event order.
-        for txn_id in by_txn.keys() & ids if by_txn else ():
-            del by_txn[txn_id]
-        if len(set(ids)) == len(ids):
-            by_txn.update(zip(ids, entries, strict=True))
-            return
-        for txn_id, entry in zip(ids, entries, strict=True):
-            by_txn.pop(txn_id, None)
-            by_txn[txn_id] = entry
+        self.state.map_replayed(history, declined, marks)
+        return decisions
