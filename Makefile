@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint bench install test-deps clean
+.PHONY: demo test lint bench install test-deps bench-deps clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "cardwatch needs $(PY) (Python >= 3.11)"; exit 1; }
@@ -14,7 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) bench-deps
+
+# The service benchmark's --py-spy profiles the server with py-spy (a sampling profiler that
+# attaches to the running process); it is a tool, not a dependency of cardwatch itself.
+bench-deps: $(BIN)/py-spy
+
+$(BIN)/py-spy: $(STAMP)
+	$(BIN)/pip install -q py-spy
 
 # Debian packages the tests need: chromium for the browser tests, Java for the Spark tests.
 test-deps:
@@ -30,7 +37,7 @@ test-deps:
 demo: $(STAMP)
 	$(BIN)/cardwatch demo
 
-test: $(STAMP) test-deps
+test: $(STAMP) test-deps bench-deps
 	@[ -n "$$CARDWATCH_TEST_DATABASE_URL" ] || echo "NOTE: CARDWATCH_TEST_DATABASE_URL not set: PostgreSQL tests will be skipped"
 	@echo "NOTE: profile state lives in process for now: there is no Redis backend (nor Redis test) yet"
 	$(BIN)/ruff check src tests bench
