@@ -20,12 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import perf_counter as _perf
 from typing import Any
 
 from cardwatch.customer.outbox import notification_effects
 from cardwatch.engine import Engine
 from cardwatch.schema import Action, Decision, Reason, Transaction
 from cardwatch.store.base import Store
+from cardwatch.store.keys import KeyFilter
 from cardwatch.store.records import Label, new_id
 
 __all__ = ["AuthorisationService", "Authorised", "GroupWriter", "Pending", "utc_now"]
@@ -57,7 +59,8 @@ class GroupWriter:
 
     ``on_failed`` is called, in the writer's thread, with the records that could not be stored
     (in submission order) before their futures fail: what was done on the strength of them can
-    be undone before anyone hears of the failure.
+    be undone before anyone hears of the failure. ``on_stored`` is called likewise with the
+    records now in the store (or found there under their key) before their futures are done.
     """
 
     def __init__(
@@ -65,10 +68,12 @@ class GroupWriter:
         store: Store,
         max_batch: int = 256,
         on_failed: Callable[[list[Mapping[str, Any]]], None] | None = None,
+        on_stored: Callable[[list[Mapping[str, Any]]], None] | None = None,
     ) -> None:
         self.store = store
         self.max_batch = max_batch
         self.on_failed = on_failed
+        self.on_stored = on_stored
         self._queue: list[tuple[Mapping[str, Any], Future[Decision]]] = []
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -107,6 +112,16 @@ class GroupWriter:
                     self.on_failed(failed)
                 except Exception as exc:
                     log.error("undoing %d unstored decisions failed: %r", len(failed), exc)
+            if self.on_stored is not None and len(failed) < len(batch):
+                stored = [
+                    record
+                    for (record, _), result in zip(batch, results, strict=True)
+                    if not isinstance(result, BaseException)
+                ]
+                try:
+                    self.on_stored(stored)
+                except Exception as exc:
+                    log.error("noting %d stored decisions failed: %r", len(stored), exc)
             for (_, done), result in zip(batch, results, strict=True):
                 with contextlib.suppress(InvalidStateError):  # cancelled by its caller
                     if isinstance(result, BaseException):
@@ -173,6 +188,12 @@ class AuthorisationService:
     answered once the commit that holds its decision is done (group commit). A retry that
     arrives while its first attempt is still being stored waits for that attempt and gets its
     answer, so a key is decided once however the attempts interleave.
+
+    Whether a key was decided before is asked of a :class:`KeyFilter` of the stored keys first
+    (built from the store's ``decision_keys`` when it has them): a new key — nearly every one —
+    is decided without a query, so an event loop can decide it at once
+    (:meth:`try_begin_authorise`) instead of handing it to a thread and back, which cost more
+    than the decision itself. The keys the filter cannot rule out are looked up in the store.
     """
 
     def __init__(
@@ -195,7 +216,10 @@ class AuthorisationService:
         self.clock = clock
         self.on_decision = on_decision
         self._lock = threading.Lock()
-        self._writer = GroupWriter(store, max_batch=max_batch, on_failed=self._unfold)
+        self._stored = _stored_keys(store)
+        self._writer = GroupWriter(
+            store, max_batch=max_batch, on_failed=self._unfold, on_stored=self._remember
+        )
         # Keys of the decisions taken but not yet committed, and their pending commit.
         self._pending: dict[str, Future[Decision]] = {}
         self._pending_lock = threading.Lock()
@@ -230,6 +254,34 @@ class AuthorisationService:
         """:meth:`authorise` up to the commit: the decision is taken (or found) and on its way
         to the store; the answer is the returned :class:`Pending`'s, once committed. An
         asynchronous adapter awaits ``Pending.wait()`` instead of holding a thread."""
+        pending = self._begin_authorise(txn, idempotency_key, iso_key, card_label, stand_in, True)
+        assert pending is not None
+        return pending
+
+    def try_begin_authorise(
+        self,
+        txn: Transaction,
+        *,
+        idempotency_key: str | None = None,
+        iso_key: str | None = None,
+        card_label: str | None = None,
+        stand_in: bool = False,
+    ) -> Pending | None:
+        """:meth:`begin_authorise` for an event loop's own thread: it never waits for the store,
+        and returns None when the answer may lie there (the key may have been stored: a retry,
+        or the filter's rare false alarm). Then call :meth:`begin_authorise` in a worker thread.
+        """
+        return self._begin_authorise(txn, idempotency_key, iso_key, card_label, stand_in, False)
+
+    def _begin_authorise(
+        self,
+        txn: Transaction,
+        idempotency_key: str | None,
+        iso_key: str | None,
+        card_label: str | None,
+        stand_in: bool,
+        lookup: bool,
+    ) -> Pending | None:
         started = _perf()
         key = idempotency_key or f"txn:{txn.txn_id}"
 
@@ -249,7 +301,7 @@ class AuthorisationService:
             )
             return decision, {"now": now, "stand_in": stand_in, "effects": effects}
 
-        return self._decide_once(txn, key, iso_key, decide, started)
+        return self._decide_once(txn, key, iso_key, decide, started, lookup)
 
     def advice(
         self, txn: Transaction, approved: bool, response_code: str, *, iso_key: str | None = None
@@ -262,6 +314,24 @@ class AuthorisationService:
         self, txn: Transaction, approved: bool, response_code: str, *, iso_key: str | None = None
     ) -> Pending:
         """:meth:`advice` up to the commit (see :meth:`begin_authorise`)."""
+        pending = self._begin_advice(txn, approved, response_code, iso_key, True)
+        assert pending is not None
+        return pending
+
+    def try_begin_advice(
+        self, txn: Transaction, approved: bool, response_code: str, *, iso_key: str | None = None
+    ) -> Pending | None:
+        """:meth:`begin_advice` that never waits for the store (see :meth:`try_begin_authorise`)."""
+        return self._begin_advice(txn, approved, response_code, iso_key, False)
+
+    def _begin_advice(
+        self,
+        txn: Transaction,
+        approved: bool,
+        response_code: str,
+        iso_key: str | None,
+        lookup: bool,
+    ) -> Pending | None:
         key = f"advice:{iso_key or txn.txn_id}"
         action = Action.APPROVE if approved else Action.DECLINE
 
@@ -276,7 +346,7 @@ class AuthorisationService:
             )
             return decision, {"now": self.clock(), "stand_in": True}
 
-        return self._decide_once(txn, key, iso_key, decide, None)
+        return self._decide_once(txn, key, iso_key, decide, None, lookup)
 
     def _decide_once(
         self,
@@ -285,16 +355,21 @@ class AuthorisationService:
         iso_key: str | None,
         decide: Callable[[], tuple[Decision, dict[str, object]]],
         started: float | None,
-    ) -> Pending:
+        lookup: bool,
+    ) -> Pending | None:
         """Under the lock: the stored or pending answer to this key, else a new decision folded
-        into the profiles and handed to the writer."""
+        into the profiles and handed to the writer. Without ``lookup``, None instead of asking
+        the store when the key may be there."""
         with self._lock:
             pending = self._pending_for(key, iso_key)
             if pending is not None:
                 return Pending(pending, None, None)
-            earlier = self.store.find_decision_by_key(idempotency_key=key, iso_key=iso_key)
-            if earlier is not None:
-                return Pending(None, Authorised(earlier, replayed=True), None)
+            if self._may_be_stored(key, iso_key):
+                if not lookup:
+                    return None
+                earlier = self.store.find_decision_by_key(idempotency_key=key, iso_key=iso_key)
+                if earlier is not None:
+                    return Pending(None, Authorised(earlier, replayed=True), None)
             decision, options = decide()
             # The next payment must see this one, so the profiles are updated now; the answer
             # still waits for the commit. Should the commit fail, the payment is taken back out
@@ -315,6 +390,25 @@ class AuthorisationService:
             return Authorised(stored, replayed=replayed)
 
         return Pending(committed, None, fresh)
+
+    def _may_be_stored(self, key: str, iso_key: str | None) -> bool:
+        """False when the store certainly holds no decision under these keys. Asked after the
+        pending keys: a decision leaves them only once the filter knows its keys."""
+        stored = self._stored
+        if stored is None:
+            return True
+        return f"key|{key}" in stored or (iso_key is not None and f"iso|{iso_key}" in stored)
+
+    def _remember(self, records: list[Mapping[str, Any]]) -> None:
+        """The writer stored these decisions (or found them stored): their keys join the filter
+        before their requests are answered and their keys stop being pending."""
+        stored = self._stored
+        if stored is None:
+            return
+        for record in records:
+            stored.add(f"key|{record['idempotency_key']}")
+            if record.get("iso_key") is not None:
+                stored.add(f"iso|{record['iso_key']}")
 
     def _pending_for(self, key: str | None, iso_key: str | None) -> Future[Decision] | None:
         with self._pending_lock:
@@ -386,7 +480,15 @@ class AuthorisationService:
                 self.engine.report_fraud(txn_id, merchant_id, reported_at, occurred_at)
 
 
-def _perf() -> float:
-    import time
-
-    return time.perf_counter()
+def _stored_keys(store: Store) -> KeyFilter | None:
+    """A filter of the keys ``store`` holds, or None (every key is looked up) when the store
+    cannot list them."""
+    keys = getattr(store, "decision_keys", None)
+    if keys is None:
+        return None
+    found = KeyFilter()
+    for key, iso_key in keys():
+        found.add(f"key|{key}")
+        if iso_key is not None:
+            found.add(f"iso|{iso_key}")
+    return found

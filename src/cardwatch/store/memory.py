@@ -134,6 +134,12 @@ class MemoryStore:
             ]
         return sorted(txns, key=lambda t: (t.timestamp, t.txn_id))
 
+    def decision_keys(self) -> list[tuple[str, str | None]]:
+        """The idempotency and ISO keys of every stored decision (see ``SqlStore``)."""
+        with self._lock:
+            iso_of = {d: k for k, d in self._by_iso.items()}
+            return [(k, iso_of.get(d)) for k, d in self._by_key.items()]
+
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None
     ) -> Decision | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -241,6 +241,16 @@ class SqlStore(CasesMixin):
             )
             for r in rows
         ]
+
+    def decision_keys(self) -> Iterator[tuple[str, str | None]]:
+        """The idempotency and ISO keys of every stored decision, streamed (what the service's
+        :class:`~cardwatch.store.keys.KeyFilter` is built from at start-up)."""
+        d = t.decisions
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=10_000).execute(
+                select(d.c.idempotency_key, d.c.iso_key)
+            )
+            yield from ((key, iso) for key, iso in result)
 
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None

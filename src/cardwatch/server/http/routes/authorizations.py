@@ -1,8 +1,11 @@
 """``POST /v1/authorizations``: the contract's authorisation over HTTP.
 
-The handler runs on the event loop: the decision itself (a lock around the idempotency lookup,
-decide and the profile update) runs in the thread pool, and the commit that stores it is awaited
-without holding a thread, so that concurrent requests are committed together (group commit).
+The handler runs on the event loop, and so does the decision itself (a lock around the
+pending-key check, decide and the profile update) when the service can take it without asking the
+store (:meth:`AuthorisationService.try_begin_authorise`: nearly always); a key that may have been
+decided before goes to the thread pool, where the store is asked. The commit that stores the
+decision is awaited without holding a thread, so that concurrent requests are committed together
+(group commit).
 Its dependencies are plain functions called here rather than FastAPI dependencies, each of which
 would cost a hop through the thread pool per request; the answer is written as JSON directly.
 """
@@ -74,11 +77,13 @@ async def create_authorization(
         **fields,
     )
     try:
-        pending = await run_in_threadpool(
-            services.service.begin_authorise,
-            txn,
-            idempotency_key=f"http:{idempotency_key}" if idempotency_key else None,
-            card_label=mask(body.pan) if body.pan else None,
+        key = f"http:{idempotency_key}" if idempotency_key else None
+        label = mask(body.pan) if body.pan else None
+        service = services.service
+        pending = service.try_begin_authorise(
+            txn, idempotency_key=key, card_label=label
+        ) or await run_in_threadpool(
+            service.begin_authorise, txn, idempotency_key=key, card_label=label
         )
         result = await pending.wait()
     except ValueError as e:  # e.g. a timestamp the profiles cannot place
