@@ -13,6 +13,7 @@ from cardwatch.customer.links import LinkError
 from cardwatch.errors import CardwatchError, NotFoundError, ValidationError
 from cardwatch.pan import mask_pans_in
 from cardwatch.server.http.deps import Services
+from cardwatch.server.http.direct import DirectAuthorisations
 from cardwatch.server.http.routes import authorizations, breaches, cards, health, labels, links
 
 __all__ = ["Services", "create_app"]
@@ -29,6 +30,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     for module in (authorizations, labels, cards, breaches, links, health):
         app.include_router(module.router)
+    app.add_middleware(DirectAuthorisations, services=services)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

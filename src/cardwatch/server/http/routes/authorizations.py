@@ -8,6 +8,9 @@ decision is awaited without holding a thread, so that concurrent requests are co
 (group commit).
 Its dependencies are plain functions called here rather than FastAPI dependencies, each of which
 would cost a hop through the thread pool per request; the answer is written as JSON directly.
+The route is what the API documents and what answers a request that is not plainly valid; a valid
+one is answered before FastAPI's routing by :mod:`cardwatch.server.http.direct`, through the same
+:func:`authorise`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,18 @@ async def create_authorization(
     """Approve, challenge or decline one payment, with reasons; retries get the same answer."""
     services: Services = request.app.state.services
     _api_key(services, authorization)
+    answer = await authorise(services, body, idempotency_key)
+    return Response(answer, media_type="application/json")
+
+
+async def authorise(
+    services: Services, body: AuthorizationRequest, idempotency_key: str | None
+) -> bytes:
+    """The answer to a valid request, as JSON; :class:`HTTPException` 422 or 503 otherwise.
+
+    What the route does once FastAPI has checked the request, and what
+    :class:`~cardwatch.server.http.direct.DirectAuthorisations` does without FastAPI.
+    """
     card = card_key(body.pan, services.pan_key) if body.pan else str(body.card_id)
     fields = body.model_dump(exclude={"pan", "card_id", "txn_id", "timestamp"})
     txn = Transaction(
@@ -94,4 +109,4 @@ async def create_authorization(
         # again" (503), as ISO 8583 hears the stand-in policy, never a bare 500.
         log.error("authorisation %s not stored: %s", txn.txn_id, type(e).__name__)
         raise HTTPException(503, NOT_STORED, headers={"Retry-After": "1"}) from None
-    return Response(answer_json(result.decision), media_type="application/json")
+    return answer_json(result.decision)
