@@ -172,11 +172,28 @@ class Pending:
     async def wait(self) -> Authorised:
         if self._done is not None:
             return self._done
-        assert self._committed is not None
-        # Shielded: a caller that gives up (a network timeout) must not cancel the commit's
-        # future, which other attempts under the same key may be waiting for.
-        stored = await asyncio.shield(asyncio.wrap_future(self._committed))
-        return self._answer(stored)
+        committed = self._committed
+        assert committed is not None
+        if not committed.done():
+            # One future of the loop's own, settled from the writer's thread: a caller that
+            # gives up (a network timeout) cancels only it, never the commit's future, which
+            # other attempts under the same key may be waiting for. (``asyncio.shield`` of
+            # ``wrap_future`` does the same with three futures and their callbacks.)
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+
+            def wake(_: Future[Decision]) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, waiter)
+
+            committed.add_done_callback(wake)
+            await waiter
+        return self._answer(committed.result())
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # else cancelled by its caller
+        waiter.set_result(None)
 
 
 class AuthorisationService:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -70,6 +70,29 @@ def _by_key_sql(engine: Engine, idempotency: bool, iso: bool) -> tuple[str, tupl
     return found
 
 
+_RawInsert = tuple[str, tuple[str, ...], bool, dict[str, Callable[[Any], Any] | None]]
+_INSERTS: dict[tuple[str, str, str], _RawInsert] = {}
+
+
+def _raw_insert(engine: Engine, table: Table) -> _RawInsert:
+    """An INSERT of every column of ``table`` as the driver's SQL, its parameter names (in
+    order when ``positional``), and each column's bind processor: what SQLAlchemy would send,
+    compiled once per dialect, so that a batch of decisions costs the driver's
+    ``executemany`` and no statement machinery per row."""
+    dialect = engine.dialect
+    shape = (dialect.name, dialect.driver, table.name)
+    found = _INSERTS.get(shape)
+    if found is None:
+        compiled = insert(table).compile(dialect=dialect)
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.params)
+        processors = {
+            c.key: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
+        }
+        found = _INSERTS[shape] = (str(compiled), names, positional, processors)
+    return found
+
+
 def _decision_row(
     decision: Decision,
     txn: Transaction,
@@ -116,6 +139,11 @@ class SqlStore(CasesMixin):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        dbapi = engine.dialect.dbapi
+        #: What the driver raises for a duplicate key when SQLAlchemy is not in between.
+        self._driver_integrity_error: type[Exception] = (
+            dbapi.IntegrityError if dbapi is not None else IntegrityError
+        )
 
     @classmethod
     def open(cls, url: str, migrate: bool = True, **engine_kwargs: Any) -> SqlStore:
@@ -192,15 +220,11 @@ class SqlStore(CasesMixin):
                 alerts += [as_row(a) for a in effects.alerts]
         try:
             with self._write() as conn:
-                for table, rows in (
-                    (t.decisions, decisions),
-                    (t.links, links),
-                    (t.outbox, outbox),
-                    (t.alerts, alerts),
-                ):
+                self._insert_raw(conn, t.decisions, decisions)
+                for table, rows in ((t.links, links), (t.outbox, outbox), (t.alerts, alerts)):
                     if rows:
                         conn.execute(insert(table), rows)
-        except IntegrityError:
+        except (IntegrityError, self._driver_integrity_error):
             results: list[Decision | BaseException] = []
             for r in records:
                 try:
@@ -209,6 +233,23 @@ class SqlStore(CasesMixin):
                     results.append(exc)
             return results
         return list(prepared)
+
+    def _insert_raw(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """``conn.execute(insert(table), rows)`` on the driver's cursor of the same transaction
+        (see :func:`_raw_insert`); the driver's own errors are raised as they are."""
+        sql, names, positional, processors = _raw_insert(self.engine, table)
+        pairs = [(name, processors[name]) for name in names]
+        if positional:
+            params: list[Any] = [
+                tuple(row[n] if p is None else p(row[n]) for n, p in pairs) for row in rows
+            ]
+        else:
+            params = [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, params)
+        finally:
+            cursor.close()
 
     def _insert_effects(self, conn: Connection, effects: Effects, now: datetime) -> None:
         if effects.links:

@@ -68,6 +68,11 @@ class FrameReader:
             return await self._body(size)
 
     async def _body(self, size: int) -> bytes:
+        # A frame's body nearly always arrives with its header: already buffered, it is read
+        # without setting up (and cancelling) a timer. ``_buffer`` is the StreamReader's own.
+        buffered = getattr(self.reader, "_buffer", None)
+        if buffered is not None and len(buffered) >= size:
+            return await self.reader.readexactly(size)
         try:
             async with asyncio.timeout(self.body_timeout_s):
                 return await self.reader.readexactly(size)

@@ -346,8 +346,11 @@ class IsoListener:
                 return
             try:
                 conn.writer.write(payload)
-                async with asyncio.timeout(self.timeout_s + self.body_timeout_s):
-                    await conn.writer.drain()
+                # Nearly always the answer went straight to the socket: nothing to wait for,
+                # and no timer to set up and cancel for every answer.
+                if conn.writer.transport.get_write_buffer_size():
+                    async with asyncio.timeout(self.timeout_s + self.body_timeout_s):
+                        await conn.writer.drain()
             except (ConnectionError, OSError, TimeoutError) as exc:
                 self.counters.answers_lost += 1
                 log.warning(
