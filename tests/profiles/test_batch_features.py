@@ -180,7 +180,39 @@ def batch_features(history: pa.Table, homes: dict[str, str], default_home: str) 
         out[f"merchant_settled_fraud_rate_{w}"] = np.where(
             n_s > 0, g[f"merchant_fraud_reported_{w}"] / n_s.clip(lower=1), 0.0
         )
+    run_hours, run_length = _fraud_runs(df)
+    out["merchant_fraud_run_hours"] = run_hours
+    out["merchant_fraud_run_length"] = run_length
     return out[list(FEATURE_NAMES)]
+
+
+def _fraud_runs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The merchant's run of reported fraud, from its definition: each attempt's position at
+    its merchant (1, 2, ...); the labels visible by the row, in the order they become visible
+    (then amount, then position), extend the run when they report the attempt right after the
+    run's latest one and start a new one when they report a later one; the run holds while no
+    attempt after its latest one is older than 7 days."""
+    week = 7 * 24 * _H
+    pos = df.groupby("merchant").cumcount().to_numpy() + 1
+    lab_t = np.maximum(df.rep.fillna(-1).to_numpy(dtype=np.int64), df.ts.to_numpy() + 1)
+    hours = np.full(len(df), -1.0)
+    length = np.zeros(len(df))
+    for i in range(len(df)):
+        t, m = df.ts[i], df.merchant[i]
+        mine = (df.merchant == m).to_numpy() & (df.idx < i).to_numpy()
+        settled = int((mine & (df.ts <= t - week).to_numpy()).sum())
+        labels = sorted(
+            (lab_t[j], round(df.amount[j] * 1_000_000), pos[j])
+            for j in np.flatnonzero(mine & (df.is_fraud == 1).to_numpy() & (lab_t <= t))
+        )
+        last, n, start = 0, 0, 0
+        for lt, _, q in labels:
+            if q > last:
+                n, start = (n + 1, start) if last > 0 and q == last + 1 else (1, lt)
+                last = q
+        if last > 0 and last >= settled:
+            hours[i], length[i] = (t - start) / _H, n
+    return hours, length
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

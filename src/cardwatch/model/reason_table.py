@@ -58,6 +58,15 @@ def _merchant_fraud_age(ns: Mapping[str, Any]) -> str:
     return f"fraud reported at this merchant {human_duration(ns['value'])} ago"
 
 
+def _merchant_fraud_run(ns: Mapping[str, Any]) -> str:
+    if ns["value"] < 0:
+        return "no run of fraud at this merchant now"
+    return (
+        "every recent payment at this merchant reported as fraud, for"
+        f" {human_duration(ns['value'])} of reports"
+    )
+
+
 def _cross_border(ns: Mapping[str, Any]) -> str:
     if ns.get("country"):
         return "payment in {country}, outside the card's home country".format_map(ns)
@@ -222,6 +231,18 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         r"merchant_fraud_hours_since_(last|first_30d)",
         "MERCHANT_RISK",
         _merchant_fraud_age,
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
+        r"merchant_fraud_run_hours",
+        "MERCHANT_RISK",
+        _merchant_fraud_run,
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
+        r"merchant_fraud_run_length",
+        "MERCHANT_RISK",
+        "{count} payments in a row at this merchant reported as fraud",
         "fraud reported at this merchant lately",
     ),
     ReasonTemplate(

@@ -109,6 +109,11 @@ DESCRIPTIONS: dict[str, str] = {
     "merchant_fraud_hours_since_first_30d": (
         "hours since the merchant's earliest fraud report of the last 30 days (-1 when none)"
     ),
+    "merchant_fraud_run_hours": (
+        "hours since the first report of the merchant's run of reported fraud: its latest"
+        " reported attempts, consecutive, and no later attempt older than 7 days (-1 when none)"
+    ),
+    "merchant_fraud_run_length": "attempts in that run of reported fraud (0 when none)",
 }
 
 FEATURE_NAMES: tuple[str, ...] = tuple(DESCRIPTIONS)

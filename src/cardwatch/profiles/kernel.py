@@ -15,11 +15,13 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
 - ``card_i`` int64 [cards, N_CI], ``card_f`` float64 [cards, N_CF]: per card (columns ``CI_*``,
   ``CF_*``); ``merch_i`` int64 [merchants, N_MI]; ``card_dec`` int64 [cards, 3]: the chain of the
   card's declines (challenges and declines by cardwatch).
-- ``ev_i`` int64 [events, 4] (time, next event of the card, next event of the merchant,
-  reverted flag) and ``ev_amt``; ``dec_i`` int64 [declines, 3] (time, next decline of the card,
-  reverted flag); ``lab_i`` int64 [labels, 3] (time a fraud label became visible, next label of
-  the merchant, the payment's amount in millionths or -1), which the merchants' 24-hour, 7-
-  and 30-day fraud windows walk like the events'.
+- ``ev_i`` int64 [events, 5] (time, next event of the card, next event of the merchant,
+  reverted flag, the event's position among its merchant's attempts: 1, 2, …) and ``ev_amt``;
+  ``dec_i`` int64 [declines, 3] (time, next decline of the card, reverted flag); ``lab_i``
+  int64 [labels, 3] (time a fraud label became visible, next label of the merchant, the
+  payment's amount in millionths or -1), which the merchants' 24-hour, 7- and 30-day fraud
+  windows walk like the events'; the merchant's run of reported fraud (``MI_RUN_*``) is kept
+  from the labels' payments' positions.
 - ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
   (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
 - ``meta``: counters (events, declines, keys in the hash set, labels).
@@ -97,7 +99,13 @@ MI_LTAIL = 17  # 3 columns: labels' 24 h, 7 d, 30 d
 MI_LCNT = 20  # 3 columns
 MI_LASUM = 23  # 3 columns: the amounts of those labels (when known), in millionths
 MI_LACNT = 26  # 3 columns: how many of them have a known amount
-N_MI = 29
+# The merchant's run of reported fraud: its latest reported payments, at consecutive positions
+# among its attempts (ev_i column 4). Position of the latest reported one, how many, the time
+# the run's first report became visible.
+MI_RUN_LAST = 29
+MI_RUN_LEN = 30
+MI_RUN_START = 31
+N_MI = 32
 # card_dec columns
 DC_LAST = 0
 DC_TAIL = 1
@@ -135,6 +143,8 @@ DC_MINUS_ONE = (DC_LAST, DC_TAIL)
 
 _W = np.array(WINDOWS_US, dtype=np.int64)
 _DAY = WINDOWS_US[1]
+#: Column of ``ev_i`` holding the event's position among its merchant's attempts (1-based).
+EV_POS = 4
 #: Label amounts are kept as integer millionths (exact sums in and out of the windows); -1 is
 #: "unknown" (a live report of a payment no longer in the state).
 AMOUNT_UNIT = 1_000_000
@@ -202,6 +212,8 @@ F_MF_AMT = FEATURE_INDEX["merchant_fraud_amount_mean_24h"]
 F_MSETTLED = FEATURE_INDEX["merchant_settled_txn_count_24h"]
 F_MSHARE = FEATURE_INDEX["merchant_settled_fraud_rate_24h"]
 F_MF_FIRST = FEATURE_INDEX["merchant_fraud_hours_since_first_30d"]
+F_RUN_HOURS = FEATURE_INDEX["merchant_fraud_run_hours"]
+F_RUN_LEN = FEATURE_INDEX["merchant_fraud_run_length"]
 assert FEATURE_INDEX["card_txn_count_30d"] == F_CNT + 3
 assert FEATURE_INDEX["card_amount_sum_30d"] == F_SUM + 3
 assert F_M24 + 1 == F_M7 and F_M7 + 1 == F_M30
@@ -333,6 +345,7 @@ def features_into(  # type: ignore[no-untyped-def]
     out[F_SINCE] = -1.0
     out[F_MF_LAST] = -1.0
     out[F_MF_FIRST] = -1.0
+    out[F_RUN_HOURS] = -1.0
     out[F_FT_MERCH] = 1.0
     out[F_FT_MCC] = 1.0 if mcc != -1 else 0.0
     out[F_FT_COUNTRY] = 1.0 if country != -1 else 0.0
@@ -402,6 +415,13 @@ def features_into(  # type: ignore[no-untyped-def]
                 if ev_i[p, 3] == 0:
                     cnt -= 1
                 p = ev_i[p, 2]
+            if j == _MW_7D and merch_i[m, MI_RUN_LAST] > 0:
+                # attempts settled (older than the 7-day label delay): those before the oldest
+                # one still inside the window; the run holds while none of them came after it
+                settled = ev_i[p, EV_POS] - 1 if p >= 0 else merch_i[m, MI_TOTAL]
+                if merch_i[m, MI_RUN_LAST] >= settled:
+                    out[F_RUN_HOURS] = (t - merch_i[m, MI_RUN_START]) / _HOUR_US
+                    out[F_RUN_LEN] = merch_i[m, MI_RUN_LEN]
             if j < 3:
                 out[F_M24 + j] = cnt
             else:  # the 7 + w window less the last 7 days: the w days ending 7 days ago
@@ -467,6 +487,7 @@ def update_one(  # type: ignore[no-untyped-def]
     ev_i[e, 1] = -1
     ev_i[e, 2] = -1
     ev_i[e, 3] = 0
+    ev_i[e, EV_POS] = merch_i[m, MI_TOTAL] + 1
     ev_amt[e] = amount
     # card windows: drop what expired, then append
     for k in range(4):
@@ -574,15 +595,29 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
 
 
 @njit(cache=True, nogil=True)
-def label_push(merch_i, lab_i, meta, m, t, amount):  # type: ignore[no-untyped-def]
+def label_push(merch_i, lab_i, meta, m, t, amount, pos):  # type: ignore[no-untyped-def]
     """Count a fraud label of merchant ``m`` that became visible at ``t``: in its total and, in
     its chain of labels, in its 24-hour, 7- and 30-day windows. Labels come in time order; one
     that is late for its merchant (a back-dated report) counts from the merchant's latest
     label's time, so that every chain stays in time order and its windows exact. ``amount``
-    is the payment's amount in millionths (:data:`AMOUNT_UNIT`), -1 when unknown."""
+    is the payment's amount in millionths (:data:`AMOUNT_UNIT`), -1 when unknown; ``pos`` its
+    position among the merchant's attempts (:data:`EV_POS`), -1 when unknown.
+
+    The run: a report of the attempt right after the run's latest one extends it, a report of
+    a later one starts a new run, a report of an earlier one (a late report) leaves it alone.
+    Why: a compromised terminal's every payment is fraud, so reports of consecutive attempts
+    are a compromise under way, and its age is what says whether it is still going on."""
     last = merch_i[m, MI_LAST_LAB]
     if last >= 0 and lab_i[last, 0] > t:
         t = lab_i[last, 0]
+    run_last = merch_i[m, MI_RUN_LAST]
+    if pos > 0 and pos > run_last:
+        if run_last > 0 and pos == run_last + 1:
+            merch_i[m, MI_RUN_LEN] += 1
+        else:
+            merch_i[m, MI_RUN_LEN] = 1
+            merch_i[m, MI_RUN_START] = t
+        merch_i[m, MI_RUN_LAST] = pos
     merch_i[m, MI_FRAUD] += 1
     q = meta[M_LABELS]
     meta[M_LABELS] = q + 1
@@ -611,13 +646,13 @@ def label_push(merch_i, lab_i, meta, m, t, amount):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True, nogil=True)
-def apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, start, until):  # type: ignore[no-untyped-def]
+def apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, lab_pos, start, until):  # type: ignore[no-untyped-def]
     """Count the fraud labels reported by ``until`` (sorted by time, from ``start``; ``lab_a``
-    their amounts in millionths); returns the index of the first label not yet due. The labels
-    log must have room for them."""
+    their amounts in millionths, ``lab_pos`` their payments' positions at their merchants);
+    returns the index of the first label not yet due. The labels log must have room for them."""
     p = start
     while p < lab_t.shape[0] and lab_t[p] <= until:
-        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p], lab_a[p])
+        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p], lab_a[p], lab_pos[p])
         p += 1
     return p
 
@@ -648,6 +683,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     lab_t,
     lab_m,
     lab_a,
+    lab_pos,
     lab_start,
     out,
 ):
@@ -657,7 +693,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     p = lab_start
     for i in range(cards.shape[0]):
         t = ts[i]
-        p = apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, p, t)
+        p = apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, lab_pos, p, t)
         features_into(
             card_i,
             card_f,
@@ -795,6 +831,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         ev_i[e, 1] = ev_i[e0 + e, 1]
         ev_i[e, 2] = ev_i[e0 + e, 2]
         ev_i[e, 3] = ev_i[e0 + e, 3]
+        ev_i[e, EV_POS] = ev_i[e0 + e, EV_POS]
         ev_amt[e] = ev_amt[e0 + e]
     _shift(ev_i[:n], (1, 2), e0)
     _shift(card_i, (CI_LAST_EV, CI_TAIL, CI_TAIL + 1, CI_TAIL + 2, CI_TAIL + 3), e0)

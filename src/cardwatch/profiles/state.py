@@ -92,15 +92,15 @@ class ProfileState:
         self.card_f = np.zeros((64, k.N_CF), np.float64)
         self.card_dec = _grown(np.zeros((0, 3), np.int64), 64, k.DC_MINUS_ONE)
         self.merch_i = _grown(np.zeros((0, k.N_MI), np.int64), 64, k.MI_MINUS_ONE)
-        self.ev_i = np.zeros((64, 4), np.int64)
+        self.ev_i = np.zeros((64, 5), np.int64)
         self.ev_amt = np.zeros(64, np.float64)
         self.dec_i = np.zeros((64, 3), np.int64)
         self.lab_i = np.zeros((64, 3), np.int64)
         self.hkeys = np.full(1024, -1, np.int64)
         self.meta = np.zeros(4, np.int64)
         # (reported_at µs, merchant code, amount in millionths (-1 unknown, _LOOKUP: the
-        # payment's, once it is due), txn_id)
-        self._pending: list[tuple[int, int, int, str]] = []
+        # payment's, once it is due), the payment's position at its merchant (the same), txn_id)
+        self._pending: list[tuple[int, int, int, int, str]] = []
         self._labelled: set[str] = set()
         self._row = np.zeros(N_FEATURES, np.float64)
         # Live events still in the log, for :meth:`revert`: txn_id -> (event number, card,
@@ -243,32 +243,52 @@ class ProfileState:
             return -1
         return _amount_units(float(self.ev_amt[found[0] - self._ev_base]))
 
+    def _position_of(self, txn_id: str) -> int:
+        """The position at its merchant (``kernel.EV_POS``) of a payment still in the event log,
+        else -1."""
+        found = self._by_txn.get(txn_id)
+        if found is None or found[0] < self._ev_base:
+            return -1
+        return int(self.ev_i[found[0] - self._ev_base, k.EV_POS])
+
     def _label_amounts(
-        self, pending: list[tuple[int, int, int, str]], table: pa.Table
-    ) -> np.ndarray:
-        """The amounts of the queued labels; a live report's is looked up in the state, else in
-        ``table`` (the payment may come with the history fed now)."""
+        self, pending: list[tuple[int, int, int, int, str]], table: pa.Table, positions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The amounts and positions of the queued labels; a live report's are looked up in the
+        state, else in ``table`` (the payment may come with the history fed now; ``positions``:
+        its rows' positions at their merchants)."""
         out = np.array([p[2] for p in pending], dtype=np.int64)
-        todo = [i for i, p in enumerate(pending) if p[2] == _LOOKUP]
+        pos = np.array([p[3] for p in pending], dtype=np.int64)
+        todo = [i for i, p in enumerate(pending) if p[2] == _LOOKUP or p[3] == _LOOKUP]
         if todo:
             ids = table.column("txn_id").to_pylist()
-            amounts = dict(zip(ids, table.column("amount").to_pylist(), strict=True))
+            row_of = {txn_id: i for i, txn_id in enumerate(ids)}
+            amounts = table.column("amount").to_pylist()
             for i in todo:
-                a = self._amount_of(pending[i][3])
-                if a < 0 and pending[i][3] in amounts:
-                    a = _amount_units(float(amounts[pending[i][3]]))
-                out[i] = a
-        return out
+                txn_id = pending[i][4]
+                if out[i] == _LOOKUP:
+                    a = self._amount_of(txn_id)
+                    if a < 0 and txn_id in row_of:
+                        a = _amount_units(float(amounts[row_of[txn_id]]))
+                    out[i] = a
+                if pos[i] == _LOOKUP:
+                    q = self._position_of(txn_id)
+                    if q < 0 and txn_id in row_of:
+                        q = int(positions[row_of[txn_id]])
+                    pos[i] = q
+        return out, pos
 
     def advance(self, t_us: int) -> None:
         """Count the fraud labels reported by ``t_us``: event time has reached them."""
         pending = self._pending
         while pending and pending[0][0] <= t_us:
-            t, m, a, txn_id = heapq.heappop(pending)
+            t, m, a, q, txn_id = heapq.heappop(pending)
             if a == _LOOKUP:
                 a = self._amount_of(txn_id)
+            if q == _LOOKUP:
+                q = self._position_of(txn_id)
             self._reserve(0, 0, t, labels=1)
-            k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a)
+            k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a, q)
 
     def features(
         self, txn: Transaction, out: np.ndarray | None = None, t_us: int | None = None
@@ -474,13 +494,15 @@ class ProfileState:
         else:  # now, while the payment is surely in the log; if it has not come yet, when due
             a = self._amount_of(txn_id)
             a = _LOOKUP if a < 0 else a
+        q = self._position_of(txn_id)
+        q = _LOOKUP if q < 0 else q
         t = reported_at if isinstance(reported_at, int) else to_us(reported_at)
         if occurred_at is not None:
             t0 = occurred_at if isinstance(occurred_at, int) else to_us(occurred_at)
             t = max(t, t0 + 1)
         m = self.merchants.code(merchant_id)
         self._reserve(0)
-        heapq.heappush(self._pending, (t, m, a, txn_id))
+        heapq.heappush(self._pending, (t, m, a, q, txn_id))
 
     # ---- batch ---------------------------------------------------------------------------
 
@@ -496,7 +518,24 @@ class ProfileState:
             self.default_home,
         )
 
-    def _labels_of(self, table: pa.Table, enc: Encoded, as_of_us: int | None) -> None:
+    def _positions(self, enc: Encoded) -> np.ndarray:
+        """Each row's position among its merchant's attempts (``kernel.EV_POS``), as the kernel
+        will number them when it folds the rows in after what the state holds."""
+        merch = enc.merchant.astype(np.int64)
+        before = np.zeros(len(self.merchants) + 1, np.int64)
+        known = min(self.merch_i.shape[0], before.shape[0])
+        before[:known] = self.merch_i[:known, k.MI_TOTAL]
+        order = np.argsort(merch, kind="stable")
+        sorted_m = merch[order]
+        starts = np.flatnonzero(np.r_[True, sorted_m[1:] != sorted_m[:-1]])
+        rank = np.arange(merch.size) - np.repeat(starts, np.diff(np.r_[starts, merch.size]))
+        out = np.empty(merch.size, np.int64)
+        out[order] = rank + 1
+        return out + before[merch]
+
+    def _labels_of(
+        self, table: pa.Table, enc: Encoded, as_of_us: int | None, positions: np.ndarray
+    ) -> None:
         """Queue the fraud labels of ``table`` (those reported by ``as_of_us`` if given)."""
         if "is_fraud" not in table.column_names:
             return
@@ -516,10 +555,13 @@ class ProfileState:
         ids = pc.take(table.column("txn_id"), pa.array(rows)).to_pylist()
         merch = enc.merchant[rows]
         amounts = [_amount_units(a) for a in enc.amount[rows].tolist()]
-        for txn_id, t, m, a in zip(ids, rep_np.tolist(), merch.tolist(), amounts, strict=True):
+        pos = positions[rows].tolist()
+        for txn_id, t, m, a, q in zip(
+            ids, rep_np.tolist(), merch.tolist(), amounts, pos, strict=True
+        ):
             if (as_of_us is None or t <= as_of_us) and txn_id not in self._labelled:
                 self._labelled.add(txn_id)
-                self._pending.append((t, m, a, ""))
+                self._pending.append((t, m, a, q, ""))
         heapq.heapify(self._pending)
 
     def run(
@@ -541,11 +583,12 @@ class ProfileState:
         n = len(enc)
         if n > 1 and bool(np.any(np.diff(enc.ts) < 0)):
             raise ValueError("history must be sorted by timestamp")
-        self._labels_of(table, enc, as_of_us)
+        positions = self._positions(enc)
+        self._labels_of(table, enc, as_of_us, positions)
         pending = sorted(self._pending)
         lab_t = np.array([p[0] for p in pending], dtype=np.int64)
         lab_m = np.array([p[1] for p in pending], dtype=np.int64)
-        lab_a = self._label_amounts(pending, table)
+        lab_a, lab_pos = self._label_amounts(pending, table, positions)
         out = np.empty((n, N_FEATURES), np.float64)
         p = 0
         for start in range(0, n, _CHUNK):
@@ -578,6 +621,7 @@ class ProfileState:
                 lab_t,
                 lab_m,
                 lab_a,
+                lab_pos,
                 p,
                 out[s],
             )

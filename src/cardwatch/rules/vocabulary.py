@@ -84,6 +84,8 @@ PROFILE_FEATURES = (
     "merchant_fraud_amount_mean_30d",
     "merchant_fraud_hours_since_last",
     "merchant_fraud_hours_since_first_30d",
+    "merchant_fraud_run_hours",
+    "merchant_fraud_run_length",
 )
 
 FEATURE_KINDS = MappingProxyType(
