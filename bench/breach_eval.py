@@ -508,9 +508,33 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         help="a DetectConfig field, e.g. --set explain_away=false",
     )
     p.add_argument("--no-timeline", action="store_true")
+    p.add_argument("--only", action="append", default=[], metavar="FILTER",
+                   help="only worlds matching every filter: share=0.01, quarter=true, seed=0, "
+                        "decoys=false (to iterate on a few worlds)")  # fmt: skip
     p.add_argument("--replot", type=Path, default=None,
                    help="only redraw breach_recall.png (--plots) from a --json file")  # fmt: skip
     return p.parse_args(argv)
+
+
+def select(items: Sequence[Scenario], filters: Sequence[str]) -> list[Scenario]:
+    """The scenarios whose fields match every ``name=value`` filter (``--only``).
+
+    >>> grid = scenarios(False, 2)
+    >>> len(select(grid, ["quarter=true", "share=0.01"])), len(grid)
+    (2, 24)
+    """
+    out = list(items)
+    for f in filters:
+        name, _, text = f.partition("=")
+        kind = type(getattr(Scenario(), name))
+        if kind is bool:
+            want: Any = text.lower() in ("1", "true", "yes")
+        elif getattr(Scenario(), name) is None:
+            want = None if text in ("", "none", "None") else int(text)
+        else:
+            want = kind(text)
+        out = [sc for sc in out if getattr(sc, name) == want]
+    return out
 
 
 def thirteen(share: float, cards: int, seed: int = 0) -> Scenario:
@@ -551,7 +575,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         return rows
     config = _config(args.set)
     t0 = time.perf_counter()
-    items = scenarios(args.quick, args.seeds, args.cards, args.limits, not args.no_goal)
+    items = select(scenarios(args.quick, args.seeds, args.cards, args.limits, not args.no_goal),
+                   args.only)  # fmt: skip
     outcomes = sweep_parallel(items, config, args.jobs, args.horizon)
     rows = summarise(outcomes)
     command = ["bench/breach_eval.py", *(sys.argv[1:] if argv is None else argv)]

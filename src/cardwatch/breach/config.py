@@ -53,6 +53,17 @@ class DetectConfig:
     show the leak's end. On by default: a breach found while it may still be going on must
     expose every card that paid there since it began, not only those up to its last victim.
 
+    ``subset_scan``: also test, at every chain of at least ``subset_min_stores`` stores, the most
+    anomalous *subset* of its stores (:mod:`cardwatch.breach.subset`): a breach of a few of a
+    chain's stores leaves one or two victims per store, too few for any store and diluted in the
+    chain as a whole. Tested over a family of windows fixed in advance — ``subset_days`` long,
+    sliding by half their length over the last ``subset_reach_days`` before ``as_of`` — as a third
+    level beside stores and chains: ``alpha`` is then split three ways, and the subset level is
+    Bonferroni-corrected over its chains, windows and strata. The scan's own search over subsets
+    is paid by its Monte-Carlo p-value (at most ``subset_draws`` null draws, so its p-value is never
+    below ``1 / (subset_draws + 1)``). Only real chains are scanned: same-named independent
+    shops have a handful of stores, and a scan of them would only add to the family.
+
     >>> DetectConfig().min_fraud_cards
     3
     """
@@ -72,3 +83,8 @@ class DetectConfig:
     concentration: bool = False
     open_windows: bool = True
     recent_days: tuple[float, ...] = ()
+    subset_scan: bool = False
+    subset_min_stores: int = 16
+    subset_days: tuple[float, ...] = (14.0, 28.0)
+    subset_reach_days: float = 56.0
+    subset_draws: int = 200_000

@@ -19,7 +19,7 @@ from cardwatch.breach import queries
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
 from cardwatch.breach.evidence import Evidence, gather
-from cardwatch.breach.places import PlaceScore, prefetch, score_places
+from cardwatch.breach.places import PlaceScore, prefetch, score_places, score_subsets
 from cardwatch.breach.stats import expected_unseen
 from cardwatch.breach.suspect import Suspect, from_us
 
@@ -59,7 +59,7 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     taken: set[tuple[str, str]] = set()
     localised: list[dict] = [{} for _ in strata]  # windows found on the first round, per stratum
     for _ in range(config.max_alerts):
-        best = next((p for p in _best_of(ev, config, strata, localised)
+        best = next((p for p in _best_of(ev, config, strata, localised, taken)
                      if _alerts(p, config) and (p.level, p.key) not in taken), None)  # fmt: skip
         if best is None:
             break
@@ -107,8 +107,13 @@ def _best_of(
     config: DetectConfig,
     strata: list[np.ndarray],
     localised: list[dict] | None = None,
+    taken: set[tuple[str, str]] | None = None,
 ) -> list[PlaceScore]:
-    """Each place scored in every stratum of defrauded cards, keeping its strongest evidence."""
+    """Each place scored in every stratum of defrauded cards, keeping its strongest evidence.
+
+    The subset scan (``config.subset_scan``) then looks inside the chains that no other test
+    alerts and that are not alerted already (``taken``).
+    """
     best: dict[tuple[str, str], PlaceScore] = {}
     if localised is not None:
         prefetch(ev, config, strata, localised)
@@ -117,6 +122,14 @@ def _best_of(
         for p in score_places(ev, config, active, len(strata), cache):
             if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
                 best[(p.level, p.key)] = p
+    if config.subset_scan:
+        alpha = math.log(config.alpha)
+        quiet = {c for c in ev.chains if ("chain", c) not in (taken or set())
+                 and not (("chain", c) in best and best[("chain", c)].log_p <= alpha)}  # fmt: skip
+        for active in strata:
+            for p in score_subsets(ev, config, active, len(strata), quiet):
+                if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
+                    best[(p.level, p.key)] = p
     return sorted(best.values(), key=lambda p: (p.log_p, p.level, p.key))
 
 

@@ -65,9 +65,11 @@ class Evidence:
     names: np.ndarray
     terminals: np.ndarray
     chains: dict[str, int]
+    chain_stores: dict[str, int]  # stores per chain, over the look-back
     candidates: list[Candidate]
     tested: dict[str, int]  # places tested per level
     exact: dict[tuple[str, str, int, int], int] = field(default_factory=dict)
+    per_store: dict[tuple[str, int, int], dict[str, int]] = field(default_factory=dict)
 
     def exposed(self, windows: list[tuple[Candidate, int, int]]) -> list[int]:
         """Exact distinct cards that paid at each (place, start, end), counted by the engine
@@ -90,6 +92,25 @@ class Evidence:
             for i, key, ws, we in rows:
                 self.exact[(level, key, ws, we)] = int(got.get(i, 0))
         return [self.exact[(p.level, p.key, ws, we)] for p, ws, we in windows]
+
+    def store_exposed(self, windows: list[tuple[str, int, int]]) -> list[dict[str, int]]:
+        """Exact distinct cards per store of each (chain, start, end), in one pass for all the
+        windows asked, remembered across the explaining-away rounds."""
+        todo = sorted({w for w in windows if w not in self.per_store})
+        if todo:
+            e = self.engine
+            e.register("cw_windows", pa.table({
+                "wid": pa.array(range(len(todo)), pa.int64()),
+                "key": pa.array([w[0] for w in todo], pa.string()),
+                "ws_us": pa.array([w[1] for w in todo], pa.int64()),
+                "we_us": pa.array([w[2] for w in todo], pa.int64()),
+            }))  # fmt: skip
+            got = e.query(queries.window_store_cards_sql(e, self.start, self.as_of)).to_pylist()
+            for w in todo:
+                self.per_store[w] = {}
+            for r in got:
+                self.per_store[todo[r["wid"]]][str(r["merchant_id"])] = int(r["cards"])
+        return [self.per_store[w] for w in windows]
 
 
 def _col(t: pa.Table, name: str) -> np.ndarray:
@@ -166,10 +187,12 @@ def gather(engine: Engine, as_of: datetime, config: DetectConfig) -> Evidence | 
     engine.register("cw_places", pa.table({"merchant_id": store_ids}))
     store_n = _pairs(engine.query(queries.store_cards_sql(engine, start, as_of)), "merchant_id")
     chains: dict[str, int] = {}
+    chain_stores: dict[str, int] = {}
     if len(chain_names):
         engine.register("cw_names", pa.table({"merchant_name": chain_names}))
         rows = engine.query(queries.chain_cards_sql(engine, start, as_of)).to_pylist()
         chains = {r["merchant_name"]: int(r["cards"]) for r in rows if r["stores"] >= 2}
+        chain_stores = {r["merchant_name"]: int(r["stores"]) for r in rows if r["stores"] >= 2}
 
     n_stores = len(store_ids)
     edge, weight = np.unique(card * n_stores + store, return_counts=True)
@@ -216,12 +239,17 @@ def gather(engine: Engine, as_of: datetime, config: DetectConfig) -> Evidence | 
         for p in group:
             p.per_day = per_day.get(p.key, np.zeros(n_days))
 
+    # The subset scan's chains: a third level of tests, when asked for (see places.score_places).
+    subset_family = {}
+    if config.subset_scan and config.chains:
+        big = [c for c, n in chain_stores.items() if n >= config.subset_min_stores]
+        subset_family = {"subset": len(big)}
     return Evidence(
         engine=engine, start=start, as_of=as_of, start_us=start_us, as_of_us=as_of_us,
         span_days=span_days, population=population, ratio=ratio, card_ids=card_ids,
         first=first, card_fraud=card_fraud, fraud_first=first_all[order], fraud_ids=fraud_ids,
         counterfeit=_col(fraud, "counterfeit").astype(bool)[order], reported=reported, card=card,
         ts=ts, store_ids=store_ids, store=store, names=names, terminals=terminals,
-        chains=chains, candidates=candidates,
-        tested={"store": n_stores, "chain": len(chains)},
+        chains=chains, chain_stores=chain_stores, candidates=candidates,
+        tested={"store": n_stores, "chain": len(chains)} | subset_family,
     )  # fmt: skip

@@ -24,8 +24,16 @@ from cardwatch.breach.concentration import Concentration, concentrate
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.evidence import Candidate, Evidence
 from cardwatch.breach.stats import DAY_US, Window, localise_window, log_p_windows
+from cardwatch.breach.subset import scan_scores, subset_scan
 
-__all__ = ["PlaceScore", "correction", "prefetch", "score_places"]
+__all__ = [
+    "PlaceScore",
+    "correction",
+    "prefetch",
+    "score_places",
+    "score_subsets",
+    "subset_windows",
+]
 
 
 @dataclass(slots=True)
@@ -71,7 +79,7 @@ def correction(level: str, tested: dict[str, int], split: bool, windows: int = 2
     levels = [n for n in tested.values() if n > 0]
     base = math.log(max(windows, 1))
     if split and len(levels) > 1:
-        return base + math.log(len(levels)) + math.log(max(tested[level], 1))
+        return base + math.log(len(levels)) + math.log(max(tested.get(level, 0), 1))
     return base + math.log(max(sum(tested.values()), 1))
 
 
@@ -129,6 +137,105 @@ def _windows(
     return windows, selected, timed, fraud_first, n_windows
 
 
+def subset_windows(ev: Evidence, config: DetectConfig) -> list[tuple[int, int]]:
+    """The subset scan's windows, fixed before looking: ``subset_days`` long, sliding by half
+    their length from ``subset_reach_days`` before ``as_of`` (within the look-back) to it.
+
+    Fixed, they pay a Bonferroni factor each rather than a scan correction; short, they keep a
+    breach's few victims from being diluted by months of a chain's customers (a window open to
+    ``as_of`` would count every later visitor, and every later fraud as eligible).
+    """
+    if not config.subset_scan or not config.chains or not ev.tested.get("subset"):
+        return []
+    out = set()
+    reach = min(int(config.subset_reach_days * DAY_US), ev.as_of_us - ev.start_us)
+    for d in config.subset_days:
+        length = min(int(d * DAY_US), reach)
+        step = max(length // 2, 1)
+        ws = ev.as_of_us - reach
+        while ws + length <= ev.as_of_us:
+            out.add((ws, ws + length))
+            ws += step
+    return sorted(out)
+
+
+def _subset_windows(
+    ev: Evidence, config: DetectConfig, active: np.ndarray | None, chains: set[str] | None = None
+) -> list[tuple[Candidate, np.ndarray, int, int]]:
+    """The chains worth a subset scan (real chains with enough active defrauded cards), each
+    with the rows of those cards and each window."""
+    windows = subset_windows(ev, config)
+    if not windows:
+        return []
+    active = np.ones(len(ev.fraud_ids), bool) if active is None else active
+    kept = active[ev.card_fraud][ev.card]
+    out = []
+    for p in ev.candidates:
+        if p.level != "chain" or ev.chain_stores.get(p.key, 0) < config.subset_min_stores:
+            continue
+        if chains is not None and p.key not in chains:
+            continue
+        idx = p.idx[kept[p.idx]]
+        if len(np.unique(ev.card[idx])) >= config.min_fraud_cards:
+            out += [(p, idx, ws, we) for ws, we in windows]
+    return out
+
+
+def _subset_scores(
+    ev: Evidence,
+    config: DetectConfig,
+    active: np.ndarray | None,
+    fraud_first: np.ndarray,
+    fix: float = 0.0,
+    chains: set[str] | None = None,
+) -> list[tuple[float, Candidate, np.ndarray, int, int, int, int, float]]:
+    """Each chain's best subset of stores in each subset window: (log p before the place and
+    window corrections, the chain, the rows of the subset's stores, start, end, defrauded cards,
+    exposed cards — summed over the subset's stores — and expected)."""
+    todo = _subset_windows(ev, config, active, chains)
+    if not todo:
+        return []
+    exposed = ev.store_exposed([(p.key, ws, we) for p, _, ws, we in todo])
+    counted = []
+    for (p, idx, ws, we), per_store in zip(todo, exposed, strict=True):
+        if not per_store:
+            continue
+        names = np.array(sorted(per_store))
+        n = np.array([per_store[x] for x in names], dtype=np.float64)
+        inside = idx[(ev.ts[idx] >= ws) & (ev.ts[idx] <= we) & (ev.first[ev.card[idx]] > ws)]
+        if len(np.unique(ev.card[inside])) < config.min_fraud_cards:
+            continue
+        store_of = np.searchsorted(names, ev.store_ids[ev.store[inside]])
+        ok = (store_of < len(names)) & (names[np.minimum(store_of, len(names) - 1)]
+                                        == ev.store_ids[ev.store[inside]])  # fmt: skip
+        pairs = np.unique(np.stack([store_of[ok], ev.card[inside][ok]]), axis=1)
+        k = np.bincount(pairs[0], minlength=len(names)).astype(np.float64)
+        eligible = len(fraud_first) - np.searchsorted(fraud_first, ws, side="right")
+        rate = max(eligible, 1) * ev.ratio / max(ev.population, 1)
+        score = float(scan_scores(k, np.maximum(n, k) * min(rate, 1.0))[0])
+        counted.append((-score, p.key, ws, we, p, idx, inside, names, n, k, rate))
+    # A chain's windows in order of their score: once one is shown to alert, the draws for the
+    # others (which could only tie at the same bound) are saved.
+    counted.sort(key=lambda c: c[:4])
+    target = math.log(config.alpha) - fix
+    settled: set[str] = set()
+    out = []
+    for _, key, ws, we, p, idx, inside, names, n, k, rate in counted:
+        if key in settled:
+            continue
+        scan = subset_scan(k, n, rate, config.subset_draws, target=target)
+        if scan is None:
+            continue
+        if scan.log_p <= target:
+            settled.add(key)
+        chosen = names[scan.stores]
+        rows = idx[np.isin(ev.store_ids[ev.store[idx]], chosen)]
+        cards = len(np.unique(ev.card[inside[np.isin(ev.store_ids[ev.store[inside]], chosen)]]))
+        out.append((scan.log_p, p, rows, ws, we, cards, int(n[scan.stores].sum()),
+                    scan.expected))  # fmt: skip
+    return out
+
+
 def prefetch(
     ev: Evidence,
     config: DetectConfig,
@@ -141,6 +248,10 @@ def prefetch(
         wanted += [(p, ws, we) for p, _, ws, we, _, _ in _windows(ev, config, active, cache)[0]]
     if wanted:
         ev.exposed(wanted)
+    subsets = [(p.key, ws, we)
+               for a in strata for p, _, ws, we in _subset_windows(ev, config, a)]  # fmt: skip
+    if subsets:
+        ev.store_exposed(subsets)
 
 
 def score_places(
@@ -203,23 +314,61 @@ def score_places(
             best[place] = (log_p, p, idx, ws, we, k, n, expected)
 
     tested = sum(ev.tested.values())
-    out = []
-    alpha = math.log(config.alpha)
-    for log_p, p, idx, ws, we, k, n, expected in best.values():
-        inside = idx[(ev.ts[idx] >= ws) & (ev.ts[idx] <= we)]
-        cards_in = np.unique(ev.card[inside])
-        alerts = log_p <= alpha  # only an alert needs its tills and stores listed
-        out.append(PlaceScore(
-            level=p.level, key=p.key,
-            chain=p.key if p.level == "chain" else _chain_of(ev.names[p.idx], ev.chains),
-            start_us=ws, end_us=we, fraud_cards=k, exposed_cards=n, expected=expected,
-            log_p=log_p, blame=p.blame,
-            first_fraud_us=int(ev.first[cards_in].min()) if len(cards_in) else 0,
-            places_tested=tested, card_ids=ev.card_ids[cards_in].tolist(),
-            terminals=_counts(ev.terminals[inside], ev.card[inside]) if alerts else [],
-            stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]) if alerts else [],
-        ))  # fmt: skip
+    out = [_place_score(ev, config, tested, *b) for b in best.values()]
     return sorted(out, key=lambda s: (s.log_p, s.level, s.key))
+
+
+def score_subsets(
+    ev: Evidence,
+    config: DetectConfig,
+    active: np.ndarray | None = None,
+    strata: int = 1,
+    chains: set[str] | None = None,
+) -> list[PlaceScore]:
+    """The best subset of stores of each chain in ``chains`` (all real chains when ``None``), in
+    each window of the subset scan, with the subset level's corrections; best first.
+
+    The caller (:func:`cardwatch.breach.detect.detect_with`) asks only for the chains that the
+    other tests do not alert: a whole-chain breach is reported as before, over the whole chain's
+    window, and the Monte-Carlo draws are spent where they can change an answer.
+    """
+    windows = subset_windows(ev, config)
+    if not windows:
+        return []
+    active = np.ones(len(ev.fraud_ids), bool) if active is None else active
+    extra = math.log(strata)
+    fix = correction("subset", ev.tested, config.split_alpha, len(windows)) + extra
+    best: dict[str, tuple[float, Candidate, np.ndarray, int, int, int, int, float]] = {}
+    for log_p, p, idx, ws, we, k, n, expected in _subset_scores(
+        ev, config, active, ev.fraud_first[active], fix, chains
+    ):
+        log_p += fix
+        if p.key not in best or _better(
+            log_p, we - ws, best[p.key][0], best[p.key][4] - best[p.key][3]
+        ):
+            best[p.key] = (log_p, p, idx, ws, we, k, n, expected)
+    tested = sum(ev.tested.values())
+    out = [_place_score(ev, config, tested, *b) for b in best.values()]
+    return sorted(out, key=lambda s: (s.log_p, s.level, s.key))
+
+
+def _place_score(
+    ev: Evidence, config: DetectConfig, tested: int, log_p: float, p: Candidate,
+    idx: np.ndarray, ws: int, we: int, k: int, n: int, expected: float,
+) -> PlaceScore:  # fmt: skip
+    inside = idx[(ev.ts[idx] >= ws) & (ev.ts[idx] <= we)]
+    cards_in = np.unique(ev.card[inside])
+    alerts = log_p <= math.log(config.alpha)  # only an alert needs its tills and stores listed
+    return PlaceScore(
+        level=p.level, key=p.key,
+        chain=p.key if p.level == "chain" else _chain_of(ev.names[p.idx], ev.chains),
+        start_us=ws, end_us=we, fraud_cards=k, exposed_cards=n, expected=expected,
+        log_p=log_p, blame=p.blame,
+        first_fraud_us=int(ev.first[cards_in].min()) if len(cards_in) else 0,
+        places_tested=tested, card_ids=ev.card_ids[cards_in].tolist(),
+        terminals=_counts(ev.terminals[inside], ev.card[inside]) if alerts else [],
+        stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]) if alerts else [],
+    )  # fmt: skip
 
 
 #: Windows whose log p-values differ by less than this are taken as equally strong, and the

@@ -27,6 +27,7 @@ __all__ = [
     "reports_sql",
     "store_cards_sql",
     "window_cards_sql",
+    "window_store_cards_sql",
 ]
 
 
@@ -120,6 +121,19 @@ def window_cards_sql(e: Engine, start: datetime, as_of: datetime, column: str) -
         FROM transactions t JOIN cw_windows w ON t.{column} = w.key
         WHERE {_span(e, start, as_of, "t.")} AND {ts_us} >= w.ws_us AND {ts_us} <= w.we_us
         GROUP BY w.wid
+    """
+
+
+def window_store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Exact distinct cards that paid at each store of a chain (``cw_windows.key`` is the
+    chain's name) during a window: the customers of each store, against which the subset scan
+    judges which of the chain's stores hold its victims."""
+    ts_us = e.epoch_us("t.timestamp")
+    return f"""
+        SELECT w.wid AS wid, t.merchant_id AS merchant_id, count(DISTINCT t.card_id) AS cards
+        FROM transactions t JOIN cw_windows w ON t.merchant_name = w.key
+        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} >= w.ws_us AND {ts_us} <= w.we_us
+        GROUP BY w.wid, t.merchant_id
     """
 
 
