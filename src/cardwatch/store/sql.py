@@ -9,8 +9,10 @@ link is consumed and an outbox message claimed by a conditional UPDATE whose row
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
 from cardwatch.schema import Action, Decision, Reason, Transaction
 from cardwatch.store import tables as t
@@ -139,6 +142,8 @@ class SqlStore(CasesMixin):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._batch_connection: Connection | None = None
+        self._batch_lock = threading.Lock()
         dbapi = engine.dialect.dbapi
         #: What the driver raises for a duplicate key when SQLAlchemy is not in between.
         self._driver_integrity_error: type[Exception] = (
@@ -154,6 +159,11 @@ class SqlStore(CasesMixin):
         return cls(engine)
 
     def close(self) -> None:
+        with self._batch_lock:
+            if self._batch_connection is not None:
+                with contextlib.suppress(Exception):
+                    self._batch_connection.close()
+                self._batch_connection = None
         self.engine.dispose()
 
     def _write(self) -> Any:
@@ -219,7 +229,7 @@ class SqlStore(CasesMixin):
                 outbox += [self._outbox_row(d, created) for d in effects.outbox]
                 alerts += [as_row(a) for a in effects.alerts]
         try:
-            with self._write() as conn:
+            with self._batch_write() as conn:
                 self._insert_raw(conn, t.decisions, decisions)
                 for table, rows in ((t.links, links), (t.outbox, outbox), (t.alerts, alerts)):
                     if rows:
@@ -233,6 +243,32 @@ class SqlStore(CasesMixin):
                     results.append(exc)
             return results
         return list(prepared)
+
+    @contextlib.contextmanager
+    def _batch_write(self) -> Iterator[Connection]:
+        """The write transaction of a batch of decisions. On a SQLite file it runs on a
+        connection kept for batches: the pool's check-out, reset and check-in cost as much as
+        the inserts of a small batch. Elsewhere — PostgreSQL, where a kept connection would miss
+        the pool's liveness check after a database restart, or one in-memory SQLite connection
+        shared by every caller — it is an ordinary write."""
+        if self.engine.dialect.name != "sqlite" or isinstance(self.engine.pool, StaticPool):
+            with self._write() as conn:
+                yield conn
+            return
+        with self._batch_lock:
+            conn = self._batch_connection
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._batch_connection = self._writer.connect()
+            try:
+                with conn.begin():
+                    yield conn
+            except (IntegrityError, self._driver_integrity_error):
+                raise  # rolled back; the connection is sound
+            except BaseException:
+                self._batch_connection = None  # whatever went wrong, start afresh next time
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
 
     def _insert_raw(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         """``conn.execute(insert(table), rows)`` on the driver's cursor of the same transaction
