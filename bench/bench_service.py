@@ -19,7 +19,8 @@ would: the "it was me" link of the notice is POSTed, the same payment is sent ag
     .venv/bin/python bench/bench_service.py --levels 1,4,16,64 --requests 5000 --seconds 6
 
 The first run builds the workspace (about half a minute); ``--py-spy FILE`` profiles the server
-(the thread holding the GIL) during the highest level. The service's event loop is uvloop and
+(the thread holding the GIL) during the highest level, with the ``py-spy`` that ``make install``
+(or ``make bench-deps``) puts in the virtualenv. The service's event loop is uvloop and
 uvicorn's HTTP parser httptools, as in ``cardwatch serve``; ``--asyncio`` runs the service on
 the standard library's event loop instead, for comparison. CPU per authorisation is the
 service process's user + system time over the run divided by its answers: on a shared machine it
@@ -484,6 +485,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     import pyarrow.parquet as pq
 
+    spy_tool = Path(sys.executable).with_name("py-spy")
+    if args.py_spy is not None and not spy_tool.exists():
+        print(f"--py-spy needs {spy_tool}: run `make bench-deps`", file=sys.stderr)
+        return 2
     home = prepare(args)
     held = pq.read_table(home / "bench-holdout.parquet").sort_by("timestamp")
     rows = held.to_pylist()
@@ -527,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     out.parent.mkdir(parents=True, exist_ok=True)
                     spy = subprocess.Popen(
                         [
-                            str(Path(sys.executable).with_name("py-spy")),
+                            str(spy_tool),
                             "record",
                             "--pid",
                             str(ports["pid"]),
