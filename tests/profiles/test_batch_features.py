@@ -183,7 +183,27 @@ def batch_features(history: pa.Table, homes: dict[str, str], default_home: str) 
     run_hours, run_length = _fraud_runs(df)
     out["merchant_fraud_run_hours"] = run_hours
     out["merchant_fraud_run_length"] = run_length
+    for days in (7, 30):
+        out[f"merchant_fraud_zscore_mean_{days}d"] = _fraud_zscores(
+            df, out["amount_zscore"].to_numpy(), days * 24 * _H
+        )
     return out[list(FEATURE_NAMES)]
+
+
+def _fraud_zscores(df: pd.DataFrame, z: np.ndarray, width: int) -> np.ndarray:
+    """Mean, over the frauds reported at the row's merchant in the last ``width``, of their
+    payments' own ``amount_zscore`` (kept in millionths, as exact sums are)."""
+    lab_t = np.maximum(df.rep.fillna(-1).to_numpy(dtype=np.int64), df.ts.to_numpy() + 1)
+    fraud = (df.is_fraud == 1).to_numpy()
+    units = np.array([round(v * 1_000_000) for v in z], dtype=np.int64)
+    out = np.zeros(len(df))
+    for i in range(len(df)):
+        t = df.ts[i]
+        inside = (df.merchant == df.merchant[i]).to_numpy() & fraud
+        inside &= (lab_t <= t) & (lab_t > t - width)
+        if inside.any():
+            out[i] = units[inside].sum() / inside.sum() / 1_000_000
+    return out
 
 
 def _fraud_runs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -62,8 +62,16 @@ def _merchant_fraud_run(ns: Mapping[str, Any]) -> str:
     if ns["value"] < 0:
         return "no run of fraud at this merchant now"
     return (
-        "every recent payment at this merchant reported as fraud, for"
-        f" {human_duration(ns['value'])} of reports"
+        "this merchant's payments reported as fraud one after another, the first report"
+        f" {human_duration(ns['value'])} ago"
+    )
+
+
+def _merchant_fraud_zscore(ns: Mapping[str, Any]) -> str:
+    usual = "usual" if ns["value"] < 2 else "unusual"
+    window = ns["window"]
+    return (
+        f"frauds reported at this merchant in the last {window}, of amounts {usual} for their cards"
     )
 
 
@@ -237,6 +245,12 @@ REASON_TEMPLATES: tuple[ReasonTemplate, ...] = (
         r"merchant_fraud_run_hours",
         "MERCHANT_RISK",
         _merchant_fraud_run,
+        "fraud reported at this merchant lately",
+    ),
+    ReasonTemplate(
+        rf"merchant_fraud_zscore_mean_{_W}",
+        "MERCHANT_RISK",
+        _merchant_fraud_zscore,
         "fraud reported at this merchant lately",
     ),
     ReasonTemplate(

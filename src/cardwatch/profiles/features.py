@@ -114,6 +114,14 @@ DESCRIPTIONS: dict[str, str] = {
         " reported attempts, consecutive, and no later attempt older than 7 days (-1 when none)"
     ),
     "merchant_fraud_run_length": "attempts in that run of reported fraud (0 when none)",
+    "merchant_fraud_zscore_mean_7d": (
+        "mean z-score for its card of the amounts of the frauds reported at the merchant in the"
+        " last 7 days (0: none)"
+    ),
+    "merchant_fraud_zscore_mean_30d": (
+        "mean z-score for its card of the amounts of the frauds reported at the merchant in the"
+        " last 30 days (0: none)"
+    ),
 }
 
 FEATURE_NAMES: tuple[str, ...] = tuple(DESCRIPTIONS)

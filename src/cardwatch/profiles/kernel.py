@@ -15,13 +15,14 @@ grows with the number of arguments) and can be saved, copied or shipped as plain
 - ``card_i`` int64 [cards, N_CI], ``card_f`` float64 [cards, N_CF]: per card (columns ``CI_*``,
   ``CF_*``); ``merch_i`` int64 [merchants, N_MI]; ``card_dec`` int64 [cards, 3]: the chain of the
   card's declines (challenges and declines by cardwatch).
-- ``ev_i`` int64 [events, 5] (time, next event of the card, next event of the merchant,
-  reverted flag, the event's position among its merchant's attempts: 1, 2, …) and ``ev_amt``;
+- ``ev_i`` int64 [events, 6] (time, next event of the card, next event of the merchant,
+  reverted flag, the event's position among its merchant's attempts: 1, 2, …, the amount's
+  z-score against the card's earlier amounts in millionths) and ``ev_amt``;
   ``dec_i`` int64 [declines, 3] (time, next decline of the card, reverted flag); ``lab_i``
-  int64 [labels, 3] (time a fraud label became visible, next label of the merchant, the
-  payment's amount in millionths or -1), which the merchants' 24-hour, 7- and 30-day fraud
-  windows walk like the events'; the merchant's run of reported fraud (``MI_RUN_*``) is kept
-  from the labels' payments' positions.
+  int64 [labels, 4] (time a fraud label became visible, next label of the merchant, the
+  payment's amount in millionths or -1, its z-score in millionths or :data:`Z_UNKNOWN`), which
+  the merchants' 24-hour, 7- and 30-day fraud windows walk like the events'; the merchant's
+  run of reported fraud (``MI_RUN_*``) is kept from the labels' payments' positions.
 - ``hkeys``: an open-addressing hash set (linear probing, -1 empty, power-of-two size) of the
   (card, merchant), (card, MCC) and (card, country) pairs seen, for "first time" features.
 - ``meta``: counters (events, declines, keys in the hash set, labels).
@@ -105,7 +106,9 @@ MI_LACNT = 26  # 3 columns: how many of them have a known amount
 MI_RUN_LAST = 29
 MI_RUN_LEN = 30
 MI_RUN_START = 31
-N_MI = 32
+MI_LZSUM = 32  # 3 columns: the z-scores of the labels in the 24 h, 7 d, 30 d windows (millionths)
+MI_LZCNT = 35  # 3 columns: how many of them have a known z-score
+N_MI = 38
 # card_dec columns
 DC_LAST = 0
 DC_TAIL = 1
@@ -145,6 +148,11 @@ _W = np.array(WINDOWS_US, dtype=np.int64)
 _DAY = WINDOWS_US[1]
 #: Column of ``ev_i`` holding the event's position among its merchant's attempts (1-based).
 EV_POS = 4
+#: Column of ``ev_i`` holding the amount's z-score against the card's earlier amounts (the
+#: ``amount_zscore`` feature of the payment), in millionths.
+EV_Z = 5
+#: A label's z-score when its payment is no longer in the state.
+Z_UNKNOWN = -(1 << 62)
 #: Label amounts are kept as integer millionths (exact sums in and out of the windows); -1 is
 #: "unknown" (a live report of a payment no longer in the state).
 AMOUNT_UNIT = 1_000_000
@@ -214,6 +222,8 @@ F_MSHARE = FEATURE_INDEX["merchant_settled_fraud_rate_24h"]
 F_MF_FIRST = FEATURE_INDEX["merchant_fraud_hours_since_first_30d"]
 F_RUN_HOURS = FEATURE_INDEX["merchant_fraud_run_hours"]
 F_RUN_LEN = FEATURE_INDEX["merchant_fraud_run_length"]
+F_MF_Z = FEATURE_INDEX["merchant_fraud_zscore_mean_7d"]
+assert FEATURE_INDEX["merchant_fraud_zscore_mean_30d"] == F_MF_Z + 1
 assert FEATURE_INDEX["card_txn_count_30d"] == F_CNT + 3
 assert FEATURE_INDEX["card_amount_sum_30d"] == F_SUM + 3
 assert F_M24 + 1 == F_M7 and F_M7 + 1 == F_M30
@@ -435,6 +445,8 @@ def features_into(  # type: ignore[no-untyped-def]
             cnt = merch_i[m, MI_LCNT + j]
             a_sum = merch_i[m, MI_LASUM + j]
             a_cnt = merch_i[m, MI_LACNT + j]
+            z_sum = merch_i[m, MI_LZSUM + j]
+            z_cnt = merch_i[m, MI_LZCNT + j]
             p = merch_i[m, MI_LTAIL + j]
             lim = t - _W[_LAB_WINDOWS[j]]
             while p >= 0 and lab_i[p, 0] <= lim:
@@ -442,8 +454,13 @@ def features_into(  # type: ignore[no-untyped-def]
                 if lab_i[p, 2] >= 0:
                     a_sum -= lab_i[p, 2]
                     a_cnt -= 1
+                if lab_i[p, 3] != Z_UNKNOWN:
+                    z_sum -= lab_i[p, 3]
+                    z_cnt -= 1
                 p = lab_i[p, 1]
             out[F_MFRAUD_W + j] = cnt
+            if j > 0 and z_cnt > 0:  # a terminal's frauds are the card's usual; a thief's are not
+                out[F_MF_Z + j - 1] = z_sum / z_cnt / AMOUNT_UNIT
             if a_cnt > 0:  # a merchant's own frauds are everyday amounts; a stolen card's are not
                 out[F_MF_AMT + j] = a_sum / a_cnt / AMOUNT_UNIT
             n_w = out[F_M24 + j]  # the merchant's attempts in the same window
@@ -488,6 +505,13 @@ def update_one(  # type: ignore[no-untyped-def]
     ev_i[e, 2] = -1
     ev_i[e, 3] = 0
     ev_i[e, EV_POS] = merch_i[m, MI_TOTAL] + 1
+    n = card_i[c, CI_TOTAL]
+    z = 0.0
+    if n >= 2:  # as features_into's amount_zscore, from the card's state before this payment
+        mean = card_f[c, CF_MEAN]
+        std = math.sqrt(max(card_f[c, CF_M2], 0.0) / (n - 1))
+        z = (amount - mean) / max(std, _MIN_STD_SHARE * mean, _MIN_STD)
+    ev_i[e, EV_Z] = round(z * AMOUNT_UNIT)
     ev_amt[e] = amount
     # card windows: drop what expired, then append
     for k in range(4):
@@ -595,13 +619,14 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
 
 
 @njit(cache=True, nogil=True)
-def label_push(merch_i, lab_i, meta, m, t, amount, pos):  # type: ignore[no-untyped-def]
+def label_push(merch_i, lab_i, meta, m, t, amount, pos, z):  # type: ignore[no-untyped-def]
     """Count a fraud label of merchant ``m`` that became visible at ``t``: in its total and, in
     its chain of labels, in its 24-hour, 7- and 30-day windows. Labels come in time order; one
     that is late for its merchant (a back-dated report) counts from the merchant's latest
     label's time, so that every chain stays in time order and its windows exact. ``amount``
     is the payment's amount in millionths (:data:`AMOUNT_UNIT`), -1 when unknown; ``pos`` its
-    position among the merchant's attempts (:data:`EV_POS`), -1 when unknown.
+    position among the merchant's attempts (:data:`EV_POS`), -1 when unknown; ``z`` its
+    amount's z-score for its card in millionths (:data:`EV_Z`), :data:`Z_UNKNOWN` when unknown.
 
     The run: a report of the attempt right after the run's latest one extends it, a report of
     a later one starts a new run, a report of an earlier one (a late report) leaves it alone.
@@ -624,6 +649,7 @@ def label_push(merch_i, lab_i, meta, m, t, amount, pos):  # type: ignore[no-unty
     lab_i[q, 0] = t
     lab_i[q, 1] = -1
     lab_i[q, 2] = amount
+    lab_i[q, 3] = z
     for j in range(_N_LAB_W):
         p = merch_i[m, MI_LTAIL + j]
         lim = t - _W[_LAB_WINDOWS[j]]
@@ -632,6 +658,9 @@ def label_push(merch_i, lab_i, meta, m, t, amount, pos):  # type: ignore[no-unty
             if lab_i[p, 2] >= 0:
                 merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
                 merch_i[m, MI_LACNT + j] -= 1
+            if lab_i[p, 3] != Z_UNKNOWN:
+                merch_i[m, MI_LZSUM + j] -= lab_i[p, 3]
+                merch_i[m, MI_LZCNT + j] -= 1
             p = lab_i[p, 1]
         if p < 0:
             p = q
@@ -640,19 +669,28 @@ def label_push(merch_i, lab_i, meta, m, t, amount, pos):  # type: ignore[no-unty
         if amount >= 0:
             merch_i[m, MI_LASUM + j] += amount
             merch_i[m, MI_LACNT + j] += 1
+        if z != Z_UNKNOWN:
+            merch_i[m, MI_LZSUM + j] += z
+            merch_i[m, MI_LZCNT + j] += 1
     if last >= 0:
         lab_i[last, 1] = q
     merch_i[m, MI_LAST_LAB] = q
 
 
 @njit(cache=True, nogil=True)
-def apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, lab_pos, start, until):  # type: ignore[no-untyped-def]
+def apply_labels(  # type: ignore[no-untyped-def]
+    merch_i, lab_i, meta, ev_i, lab_t, lab_m, lab_a, lab_pos, lab_ev, ev_base, start, until
+):
     """Count the fraud labels reported by ``until`` (sorted by time, from ``start``; ``lab_a``
-    their amounts in millionths, ``lab_pos`` their payments' positions at their merchants);
-    returns the index of the first label not yet due. The labels log must have room for them."""
+    their amounts in millionths, ``lab_pos`` their payments' positions at their merchants,
+    ``lab_ev`` their payments' event numbers since the state began, the log's first entry being
+    number ``ev_base``, -1 when unknown); returns the index of the first label not yet due. The
+    labels log must have room for them."""
     p = start
     while p < lab_t.shape[0] and lab_t[p] <= until:
-        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p], lab_a[p], lab_pos[p])
+        e = lab_ev[p] - ev_base
+        z = ev_i[e, EV_Z] if lab_ev[p] >= 0 and 0 <= e < meta[M_EVENTS] else Z_UNKNOWN
+        label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p], lab_a[p], lab_pos[p], z)
         p += 1
     return p
 
@@ -684,6 +722,8 @@ def run_batch(  # type: ignore[no-untyped-def]
     lab_m,
     lab_a,
     lab_pos,
+    lab_ev,
+    ev_base,
     lab_start,
     out,
 ):
@@ -693,7 +733,9 @@ def run_batch(  # type: ignore[no-untyped-def]
     p = lab_start
     for i in range(cards.shape[0]):
         t = ts[i]
-        p = apply_labels(merch_i, lab_i, meta, lab_t, lab_m, lab_a, lab_pos, p, t)
+        p = apply_labels(
+            merch_i, lab_i, meta, ev_i, lab_t, lab_m, lab_a, lab_pos, lab_ev, ev_base, p, t
+        )
         features_into(
             card_i,
             card_f,
@@ -832,6 +874,7 @@ def compact_events(card_i, card_f, merch_i, ev_i, ev_amt, meta, t):  # type: ign
         ev_i[e, 2] = ev_i[e0 + e, 2]
         ev_i[e, 3] = ev_i[e0 + e, 3]
         ev_i[e, EV_POS] = ev_i[e0 + e, EV_POS]
+        ev_i[e, EV_Z] = ev_i[e0 + e, EV_Z]
         ev_amt[e] = ev_amt[e0 + e]
     _shift(ev_i[:n], (1, 2), e0)
     _shift(card_i, (CI_LAST_EV, CI_TAIL, CI_TAIL + 1, CI_TAIL + 2, CI_TAIL + 3), e0)
@@ -888,6 +931,9 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
                 if lab_i[p, 2] >= 0:
                     merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
                     merch_i[m, MI_LACNT + j] -= 1
+                if lab_i[p, 3] != Z_UNKNOWN:
+                    merch_i[m, MI_LZSUM + j] -= lab_i[p, 3]
+                    merch_i[m, MI_LZCNT + j] -= 1
                 p = lab_i[p, 1]
             merch_i[m, MI_LTAIL + j] = p
             if p >= 0:
@@ -901,6 +947,7 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
         lab_i[q, 0] = lab_i[q0 + q, 0]
         lab_i[q, 1] = lab_i[q0 + q, 1]
         lab_i[q, 2] = lab_i[q0 + q, 2]
+        lab_i[q, 3] = lab_i[q0 + q, 3]
     _shift(lab_i[:n], (1,), q0)
     _shift(merch_i, (MI_LAST_LAB, MI_LTAIL, MI_LTAIL + 1, MI_LTAIL + 2), q0)
     meta[M_LABELS] = n

@@ -92,15 +92,16 @@ class ProfileState:
         self.card_f = np.zeros((64, k.N_CF), np.float64)
         self.card_dec = _grown(np.zeros((0, 3), np.int64), 64, k.DC_MINUS_ONE)
         self.merch_i = _grown(np.zeros((0, k.N_MI), np.int64), 64, k.MI_MINUS_ONE)
-        self.ev_i = np.zeros((64, 5), np.int64)
+        self.ev_i = np.zeros((64, 6), np.int64)
         self.ev_amt = np.zeros(64, np.float64)
         self.dec_i = np.zeros((64, 3), np.int64)
-        self.lab_i = np.zeros((64, 3), np.int64)
+        self.lab_i = np.zeros((64, 4), np.int64)
         self.hkeys = np.full(1024, -1, np.int64)
         self.meta = np.zeros(4, np.int64)
         # (reported_at µs, merchant code, amount in millionths (-1 unknown, _LOOKUP: the
-        # payment's, once it is due), the payment's position at its merchant (the same), txn_id)
-        self._pending: list[tuple[int, int, int, int, str]] = []
+        # payment's, once it is due), the payment's position at its merchant and its event
+        # number since the state began (the same; -1 unknown), txn_id)
+        self._pending: list[tuple[int, int, int, int, int, str]] = []
         self._labelled: set[str] = set()
         self._row = np.zeros(N_FEATURES, np.float64)
         # Live events still in the log, for :meth:`revert`: txn_id -> (event number, card,
@@ -251,21 +252,47 @@ class ProfileState:
             return -1
         return int(self.ev_i[found[0] - self._ev_base, k.EV_POS])
 
+    def _event_of(self, txn_id: str) -> int:
+        """The event number (since the state began) of a payment still in the event log, else
+        -1."""
+        found = self._by_txn.get(txn_id)
+        if found is None or found[0] < self._ev_base:
+            return -1
+        return found[0]
+
+    def _zscore_of(self, event: int) -> int:
+        """The amount z-score (``kernel.EV_Z``) of event number ``event`` if still in the log."""
+        e = event - self._ev_base
+        if event < 0 or not 0 <= e < int(self.meta[k.M_EVENTS]):
+            return k.Z_UNKNOWN
+        return int(self.ev_i[e, k.EV_Z])
+
     def _label_amounts(
-        self, pending: list[tuple[int, int, int, int, str]], table: pa.Table, positions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The amounts and positions of the queued labels; a live report's are looked up in the
-        state, else in ``table`` (the payment may come with the history fed now; ``positions``:
-        its rows' positions at their merchants)."""
+        self,
+        pending: list[tuple[int, int, int, int, int, str]],
+        table: pa.Table,
+        positions: np.ndarray,
+        first_event: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The amounts, positions and event numbers of the queued labels; a live report's are
+        looked up in the state, else in ``table`` (the payment may come with the history fed
+        now; ``positions``: its rows' positions at their merchants, ``first_event`` the event
+        number its first row will get)."""
         out = np.array([p[2] for p in pending], dtype=np.int64)
         pos = np.array([p[3] for p in pending], dtype=np.int64)
-        todo = [i for i, p in enumerate(pending) if p[2] == _LOOKUP or p[3] == _LOOKUP]
+        ev = np.array([p[4] for p in pending], dtype=np.int64)
+        todo = [i for i, p in enumerate(pending) if _LOOKUP in (p[2], p[3], p[4])]
         if todo:
             ids = table.column("txn_id").to_pylist()
             row_of = {txn_id: i for i, txn_id in enumerate(ids)}
             amounts = table.column("amount").to_pylist()
             for i in todo:
-                txn_id = pending[i][4]
+                txn_id = pending[i][5]
+                if ev[i] == _LOOKUP:
+                    e = self._event_of(txn_id)
+                    if e < 0 and txn_id in row_of:
+                        e = first_event + row_of[txn_id]
+                    ev[i] = e
                 if out[i] == _LOOKUP:
                     a = self._amount_of(txn_id)
                     if a < 0 and txn_id in row_of:
@@ -276,19 +303,22 @@ class ProfileState:
                     if q < 0 and txn_id in row_of:
                         q = int(positions[row_of[txn_id]])
                     pos[i] = q
-        return out, pos
+        return out, pos, ev
 
     def advance(self, t_us: int) -> None:
         """Count the fraud labels reported by ``t_us``: event time has reached them."""
         pending = self._pending
         while pending and pending[0][0] <= t_us:
-            t, m, a, q, txn_id = heapq.heappop(pending)
+            t, m, a, q, e, txn_id = heapq.heappop(pending)
             if a == _LOOKUP:
                 a = self._amount_of(txn_id)
             if q == _LOOKUP:
                 q = self._position_of(txn_id)
+            if e == _LOOKUP:
+                e = self._event_of(txn_id)
             self._reserve(0, 0, t, labels=1)
-            k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a, q)
+            z = self._zscore_of(e)
+            k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a, q, z)
 
     def features(
         self, txn: Transaction, out: np.ndarray | None = None, t_us: int | None = None
@@ -496,13 +526,15 @@ class ProfileState:
             a = _LOOKUP if a < 0 else a
         q = self._position_of(txn_id)
         q = _LOOKUP if q < 0 else q
+        e = self._event_of(txn_id)
+        e = _LOOKUP if e < 0 else e
         t = reported_at if isinstance(reported_at, int) else to_us(reported_at)
         if occurred_at is not None:
             t0 = occurred_at if isinstance(occurred_at, int) else to_us(occurred_at)
             t = max(t, t0 + 1)
         m = self.merchants.code(merchant_id)
         self._reserve(0)
-        heapq.heappush(self._pending, (t, m, a, q, txn_id))
+        heapq.heappush(self._pending, (t, m, a, q, e, txn_id))
 
     # ---- batch ---------------------------------------------------------------------------
 
@@ -534,9 +566,15 @@ class ProfileState:
         return out + before[merch]
 
     def _labels_of(
-        self, table: pa.Table, enc: Encoded, as_of_us: int | None, positions: np.ndarray
+        self,
+        table: pa.Table,
+        enc: Encoded,
+        as_of_us: int | None,
+        positions: np.ndarray,
+        first_event: int,
     ) -> None:
-        """Queue the fraud labels of ``table`` (those reported by ``as_of_us`` if given)."""
+        """Queue the fraud labels of ``table`` (those reported by ``as_of_us`` if given); its
+        rows will be events number ``first_event`` on."""
         if "is_fraud" not in table.column_names:
             return
         fraud = pc.fill_null(table.column("is_fraud"), 0).to_numpy(zero_copy_only=False) == 1
@@ -556,12 +594,13 @@ class ProfileState:
         merch = enc.merchant[rows]
         amounts = [_amount_units(a) for a in enc.amount[rows].tolist()]
         pos = positions[rows].tolist()
-        for txn_id, t, m, a, q in zip(
-            ids, rep_np.tolist(), merch.tolist(), amounts, pos, strict=True
+        events = (rows + first_event).tolist()
+        for txn_id, t, m, a, q, e in zip(
+            ids, rep_np.tolist(), merch.tolist(), amounts, pos, events, strict=True
         ):
             if (as_of_us is None or t <= as_of_us) and txn_id not in self._labelled:
                 self._labelled.add(txn_id)
-                self._pending.append((t, m, a, q, ""))
+                self._pending.append((t, m, a, q, e, ""))
         heapq.heapify(self._pending)
 
     def run(
@@ -584,11 +623,12 @@ class ProfileState:
         if n > 1 and bool(np.any(np.diff(enc.ts) < 0)):
             raise ValueError("history must be sorted by timestamp")
         positions = self._positions(enc)
-        self._labels_of(table, enc, as_of_us, positions)
+        first_event = self._ev_base + int(self.meta[k.M_EVENTS])
+        self._labels_of(table, enc, as_of_us, positions, first_event)
         pending = sorted(self._pending)
         lab_t = np.array([p[0] for p in pending], dtype=np.int64)
         lab_m = np.array([p[1] for p in pending], dtype=np.int64)
-        lab_a, lab_pos = self._label_amounts(pending, table, positions)
+        lab_a, lab_pos, lab_ev = self._label_amounts(pending, table, positions, first_event)
         out = np.empty((n, N_FEATURES), np.float64)
         p = 0
         for start in range(0, n, _CHUNK):
@@ -622,6 +662,8 @@ class ProfileState:
                 lab_m,
                 lab_a,
                 lab_pos,
+                lab_ev,
+                self._ev_base,
                 p,
                 out[s],
             )

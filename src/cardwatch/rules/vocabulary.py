@@ -86,6 +86,8 @@ PROFILE_FEATURES = (
     "merchant_fraud_hours_since_first_30d",
     "merchant_fraud_run_hours",
     "merchant_fraud_run_length",
+    "merchant_fraud_zscore_mean_7d",
+    "merchant_fraud_zscore_mean_30d",
 )
 
 FEATURE_KINDS = MappingProxyType(
