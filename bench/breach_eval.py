@@ -270,10 +270,16 @@ def sweep(items: Iterable[Scenario], config: DetectConfig, progress: bool = True
     for sc in items:
         o = evaluate(sc, config, horizon_days)
         if progress:
-            print(f"  {sc} -> alerts {o.correct}+{o.false} found {o.found_at} ({o.seconds:.0f}s)",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            _progress(o)
         out.append(o)
     return out
+
+
+def _progress(o: Outcome) -> None:
+    false = [f"{d:%m-%d} {key}" for d, key, hit in o.alerts if hit is None]
+    print(f"  {o.scenario} -> alerts {o.correct}+{o.false} found {o.found_at} "
+          f"({o.seconds:.0f}s){' false: ' + ', '.join(false) if false else ''}",
+          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def _median(values: list[float]) -> float | None:
@@ -558,9 +564,7 @@ def sweep_parallel(items: Sequence[Scenario], config: DetectConfig, jobs: int,
     with ProcessPoolExecutor(jobs) as pool:
         work = [(sc, config, horizon_days, False) for sc in items]
         for o in pool.map(_evaluate_one, work):
-            sc = o.scenario
-            print(f"  {sc} -> alerts {o.correct}+{o.false} found {o.found_at} "
-                  f"({o.seconds:.0f}s)", file=sys.stderr, flush=True)  # fmt: skip
+            _progress(o)
             out.append(o)
     return out
 
@@ -621,6 +625,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
         args.json.write_text(json.dumps({
             "command": shlex.join(command), "rows": rows, "load": load,
+            "worlds": [{
+                "scenario": str(o.scenario), "found_at": str(o.found_at),
+                "seconds": round(o.seconds), "alerts": [
+                    [str(d), key, "false" if hit is None else f"compromise {hit}"]
+                    for d, key, hit in o.alerts],
+            } for o in outcomes],
             "goals": {c: goals(outcomes, c) for c in {o.scenario.cards for o in outcomes}},
             "timelines": [{
                 "cards": t.scenario.cards, "share": t.scenario.share, "exposed": t.exposed,

@@ -94,7 +94,7 @@ def subset_scan(
     n: np.ndarray,
     p: float,
     draws: int = 200_000,
-    screen: int = 200,
+    screen: int = 100,
     screen_p: float = 0.05,
     enough: int = 10,
     target: float = -math.inf,
@@ -109,7 +109,8 @@ def subset_scan(
     (the p-value is then known to about a third, and far above any alert), or once no draw has
     and the p-value's bound ``1 / (draws + 1)`` is below ``exp(target)``, the log p-value the
     caller needs for an alert, by a factor 1.65: more draws would only tell how much stronger the
-    evidence is, at a cost proportional to it. ``None`` when no subset has an excess, or when the
+    evidence is, at a cost proportional to it; or once two or more have and the estimate is 30
+    times what an alert needs. ``None`` when no subset has an excess, or when the
     chance that one store alone scores as high already exceeds ``screen_p``.
 
     >>> n = np.full(40, 200)
@@ -153,5 +154,7 @@ def subset_scan(
         log_p = math.log((hits + 1) / (done + 1))
         if hits >= enough or log_p > math.log(screen_p) or (hits == 0 and log_p < target - 0.5):
             break
+        if hits >= 2 and math.log(hits / done) > target + math.log(30):
+            break  # far above what an alert needs: its exact size changes no answer
         batch = min(4 * done, 50_000)
     return SubsetScan(stores, float(score), fraud, expected, math.log((hits + 1) / (done + 1)))
