@@ -38,6 +38,7 @@ from cardwatch.store.records import (
 )
 from cardwatch.store.rows import as_record, as_row
 from cardwatch.store.sql_cases import CasesMixin
+from cardwatch.store.writelock import WriteTurns
 from cardwatch.workspace import Workspace
 
 __all__ = ["SqlStore", "open_store"]
@@ -144,6 +145,8 @@ class SqlStore(CasesMixin):
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._batch_connection: Connection | None = None
         self._batch_lock = threading.Lock()
+        file_sqlite = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
+        self._turns = WriteTurns() if file_sqlite else None
         dbapi = engine.dialect.dbapi
         #: What the driver raises for a duplicate key when SQLAlchemy is not in between.
         self._driver_integrity_error: type[Exception] = (
@@ -166,8 +169,16 @@ class SqlStore(CasesMixin):
                 self._batch_connection = None
         self.engine.dispose()
 
-    def _write(self) -> Any:
-        return self._writer.begin()
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction, committed on leaving (rolled back on an exception); on a SQLite
+        file, after this process's earlier writers (:class:`WriteTurns`)."""
+        if self._turns is None:
+            with self._writer.begin() as conn:
+                yield conn
+            return
+        with self._turns, self._writer.begin() as conn:
+            yield conn
 
     def _read(self) -> Any:
         return self.engine.connect()
@@ -251,11 +262,12 @@ class SqlStore(CasesMixin):
         the inserts of a small batch. Elsewhere — PostgreSQL, where a kept connection would miss
         the pool's liveness check after a database restart, or one in-memory SQLite connection
         shared by every caller — it is an ordinary write."""
-        if self.engine.dialect.name != "sqlite" or isinstance(self.engine.pool, StaticPool):
+        if self._turns is None:
             with self._write() as conn:
                 yield conn
             return
-        with self._batch_lock:
+        assert self._turns is not None
+        with self._batch_lock, self._turns:
             conn = self._batch_connection
             if conn is None or conn.closed or conn.invalidated:
                 conn = self._batch_connection = self._writer.connect()
