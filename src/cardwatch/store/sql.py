@@ -146,7 +146,7 @@ class SqlStore(CasesMixin):
         self._batch_connection: Connection | None = None
         self._batch_lock = threading.Lock()
         file_sqlite = engine.dialect.name == "sqlite" and not isinstance(engine.pool, StaticPool)
-        self._turns = WriteTurns() if file_sqlite else None
+        self._turns = WriteTurns.for_database(str(engine.url.database)) if file_sqlite else None
         dbapi = engine.dialect.dbapi
         #: What the driver raises for a duplicate key when SQLAlchemy is not in between.
         self._driver_integrity_error: type[Exception] = (

@@ -12,11 +12,15 @@ ends; writers of other processes still meet in the busy handler.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from types import TracebackType
 
 __all__ = ["WriteTurns"]
+
+_REGISTRY: dict[str, WriteTurns] = {}
+_REGISTRY_LOCK = threading.Lock()
 
 
 class WriteTurns:
@@ -35,6 +39,17 @@ class WriteTurns:
         self._guard = threading.Lock()
         self._waiting: deque[threading.Lock] = deque()
         self.held = False
+
+    @classmethod
+    def for_database(cls, path: str) -> WriteTurns:
+        """The turns of one database file, shared by every store of this process that opens it
+        (the service's, and any other the same process opens on the same workspace)."""
+        key = os.path.realpath(path)
+        with _REGISTRY_LOCK:
+            turns = _REGISTRY.get(key)
+            if turns is None:
+                turns = _REGISTRY[key] = cls()
+            return turns
 
     def acquire(self) -> None:
         with self._guard:
