@@ -43,12 +43,14 @@ class ServiceHandler:
         key = request.retry_key.text if request.retry_key else None
         pending = self.service.try_begin_authorise(
             request.transaction, iso_key=key, card_label=request.pan_masked
-        ) or await self._call(
-            self.service.begin_authorise,
-            request.transaction,
-            iso_key=key,
-            card_label=request.pan_masked,
         )
+        if pending is None:  # the store must be asked: off the loop
+            pending = await self._call(
+                self.service.begin_authorise,
+                request.transaction,
+                iso_key=key,
+                card_label=request.pan_masked,
+            )
         result = await pending.wait()
         return IsoAnswer.from_decision(result.decision)
 
@@ -70,8 +72,10 @@ class ServiceHandler:
         key = request.retry_key.text if request.retry_key else None
         pending = self.service.try_begin_advice(
             request.transaction, code == "00", code, iso_key=key
-        ) or await self._call(
-            self.service.begin_advice, request.transaction, code == "00", code, iso_key=key
         )
+        if pending is None:
+            pending = await self._call(
+                self.service.begin_advice, request.transaction, code == "00", code, iso_key=key
+            )
         await pending.wait()
         return IsoAnswer.approve()

@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,27 +74,29 @@ def _by_key_sql(engine: Engine, idempotency: bool, iso: bool) -> tuple[str, tupl
     return found
 
 
-_RawInsert = tuple[str, tuple[str, ...], bool, dict[str, Callable[[Any], Any] | None]]
+_RawInsert = tuple[str, tuple[str, ...], bool, dict[str, Any]]
 _INSERTS: dict[tuple[str, str, str], _RawInsert] = {}
 
 
 def _raw_insert(engine: Engine, table: Table) -> _RawInsert:
     """An INSERT of every column of ``table`` as the driver's SQL, its parameter names (in
-    order when ``positional``), and each column's bind processor: what SQLAlchemy would send,
-    compiled once per dialect, so that a batch of decisions costs the driver's
+    order when ``positional``), and each column's bind processor (or None): what SQLAlchemy
+    would send, compiled once per dialect, so that a batch of decisions costs the driver's
     ``executemany`` and no statement machinery per row."""
     dialect = engine.dialect
     shape = (dialect.name, dialect.driver, table.name)
     found = _INSERTS.get(shape)
-    if found is None:
-        compiled = insert(table).compile(dialect=dialect)
-        positional = bool(compiled.positional)
-        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.params)
-        processors = {
-            c.key: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
-        }
-        found = _INSERTS[shape] = (str(compiled), names, positional, processors)
-    return found
+    if found is not None:
+        return found
+    compiled = insert(table).compile(dialect=dialect)
+    positional = bool(compiled.positional)
+    names = tuple(str(n) for n in (compiled.positiontup or () if positional else compiled.params))
+    processors: dict[str, Any] = {
+        c.key: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
+    }
+    made: _RawInsert = (str(compiled), names, positional, processors)
+    _INSERTS[shape] = made
+    return made
 
 
 def _decision_row(
@@ -170,7 +172,7 @@ class SqlStore(CasesMixin):
         self.engine.dispose()
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self) -> Iterator[Any]:
         """A write transaction, committed on leaving (rolled back on an exception); on a SQLite
         file, after this process's earlier writers (:class:`WriteTurns`)."""
         if self._turns is None:
@@ -268,9 +270,10 @@ class SqlStore(CasesMixin):
             return
         assert self._turns is not None
         with self._batch_lock, self._turns:
-            conn = self._batch_connection
-            if conn is None or conn.closed or conn.invalidated:
-                conn = self._batch_connection = self._writer.connect()
+            kept = self._batch_connection
+            if kept is None or kept.closed or kept.invalidated:
+                kept = self._batch_connection = self._writer.connect()
+            conn = kept
             try:
                 with conn.begin():
                     yield conn

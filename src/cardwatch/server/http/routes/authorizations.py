@@ -95,11 +95,11 @@ async def authorise(
         key = f"http:{idempotency_key}" if idempotency_key else None
         label = mask(body.pan) if body.pan else None
         service = services.service
-        pending = service.try_begin_authorise(
-            txn, idempotency_key=key, card_label=label
-        ) or await run_in_threadpool(
-            service.begin_authorise, txn, idempotency_key=key, card_label=label
-        )
+        pending = service.try_begin_authorise(txn, idempotency_key=key, card_label=label)
+        if pending is None:  # the store must be asked: off the loop
+            pending = await run_in_threadpool(
+                service.begin_authorise, txn, idempotency_key=key, card_label=label
+            )
         result = await pending.wait()
     except ValueError as e:  # e.g. a timestamp the profiles cannot place
         raise HTTPException(422, str(e)) from None
