@@ -41,6 +41,7 @@ from cardwatch.server.iso.messages import (
     OriginalKey,
     RetryKey,
 )
+from cardwatch.server.iso.wire import fast_decode, fast_encode
 
 __all__ = [
     "ECHOED_FIELDS",
@@ -120,8 +121,10 @@ def decode_message(
     the request to dispatch or the rejection to answer; raises :class:`MalformedMessageError`
     when the message cannot be answered at all. Any other outcome is a bug.
     """
+    raw = bytes(data)
+    fast = fast_decode(raw)  # the plain case; anything else as pyiso8583 decodes or refuses it
     try:
-        doc, _ = iso8583.decode(bytes(data), SPEC)
+        doc = fast if fast is not None else iso8583.decode(raw, SPEC)[0]
     except iso8583.DecodeError as exc:
         problem = mask_pans_in(f"undecodable: {exc.msg} (field {exc.field}, byte {exc.pos})")
         return _reject_or_raise(exc.doc_dec, problem)
@@ -154,6 +157,9 @@ def encode_answer(echo: Echo, answer: IsoAnswer) -> bytes:
     if answer.approved and echo.mti[1] in "12" and echo.mti[2] == "0":
         doc["38"] = answer.approval_code or approval_code(echo.seed or echo.mti + doc.get("11", ""))
     doc["39"] = answer.response_code
+    fast = fast_encode(doc)
+    if fast is not None:
+        return fast
     raw, _ = iso8583.encode(doc, SPEC)
     return bytes(raw)
 
