@@ -422,10 +422,14 @@ class AuthorisationService:
         stored = self._stored
         if stored is None:
             return
-        for record in records:
-            stored.add(f"key|{record['idempotency_key']}")
-            if record.get("iso_key") is not None:
-                stored.add(f"iso|{record['iso_key']}")
+        try:
+            for record in records:
+                stored.add(f"key|{record['idempotency_key']}")
+                if record.get("iso_key") is not None:
+                    stored.add(f"iso|{record['iso_key']}")
+        except BaseException:
+            self._stored = None  # a key may be missing: from now on every key is looked up
+            raise
 
     def _pending_for(self, key: str | None, iso_key: str | None) -> Future[Decision] | None:
         with self._pending_lock:
@@ -468,17 +472,18 @@ class AuthorisationService:
             # Waited for outside the lock: a failed commit takes the lock to undo its payments.
             with contextlib.suppress(Exception):
                 pending.result()
-        with self._lock:
-            original = self.store.find_decision_by_key(
-                idempotency_key=idempotency_key, iso_key=iso_key
-            )
-            if original is None:
-                return False
-            done = self.store.mark_reversed(original.decision_id, self.clock())
-            reverse = getattr(self.engine, "reverse", None)
-            if done and reverse is not None:
+        # The store is asked and written outside the lock, which event loops take to decide:
+        # a commit (an fsync) must not hold up every decision. The conditional update settles
+        # concurrent reversals of one payment: only the one that marked it takes it out.
+        original = self.store.find_decision_by_key(idempotency_key=idempotency_key, iso_key=iso_key)
+        if original is None:
+            return False
+        done = self.store.mark_reversed(original.decision_id, self.clock())
+        reverse = getattr(self.engine, "reverse", None)
+        if done and reverse is not None:
+            with self._lock:
                 reverse(original.txn_id)
-            return done
+        return done
 
     def label(
         self,
@@ -491,9 +496,9 @@ class AuthorisationService:
         occurred_at: datetime | None = None,
     ) -> None:
         """A confirmed fraud or a confirmed genuine payment (chargeback, cardholder, analyst)."""
-        with self._lock:
-            self.store.add_label(Label(txn_id, card_id, is_fraud, reported_at, source))
-            if is_fraud and merchant_id:
+        self.store.add_label(Label(txn_id, card_id, is_fraud, reported_at, source))  # unlocked
+        if is_fraud and merchant_id:
+            with self._lock:
                 self.engine.report_fraud(txn_id, merchant_id, reported_at, occurred_at)
 
 
