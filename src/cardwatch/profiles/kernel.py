@@ -62,6 +62,7 @@ __all__ = [
     "decline_push",
     "features_into",
     "label_push",
+    "positions_into",
     "rehash",
     "revert_decline",
     "revert_event",
@@ -575,6 +576,21 @@ def update_one(  # type: ignore[no-untyped-def]
         card_f[c, CF_CP_LON] = lon
     if entry in (_EM_CHIP, _EM_CTLS):
         card_i[c, CI_USED_CHIP] = 1
+
+
+@njit(cache=True, nogil=True)
+def positions_into(merch_i, merchants, out):  # type: ignore[no-untyped-def]
+    """``out[i]``: the position (:data:`EV_POS`) :func:`update_one` will give event ``i`` of
+    ``merchants`` (codes, in time order) when they are folded in after what the state holds."""
+    n_known = merch_i.shape[0]
+    extra = np.zeros(max(merchants.max() + 1, 1) if merchants.shape[0] else 1, np.int64)
+    for i in range(merchants.shape[0]):
+        m = merchants[i]
+        if m < 0:
+            out[i] = -1
+            continue
+        extra[m] += 1
+        out[i] = extra[m] + (merch_i[m, MI_TOTAL] if m < n_known else 0)
 
 
 @njit(cache=True, nogil=True)

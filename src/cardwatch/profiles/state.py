@@ -553,17 +553,9 @@ class ProfileState:
     def _positions(self, enc: Encoded) -> np.ndarray:
         """Each row's position among its merchant's attempts (``kernel.EV_POS``), as the kernel
         will number them when it folds the rows in after what the state holds."""
-        merch = enc.merchant.astype(np.int64)
-        before = np.zeros(len(self.merchants) + 1, np.int64)
-        known = min(self.merch_i.shape[0], before.shape[0])
-        before[:known] = self.merch_i[:known, k.MI_TOTAL]
-        order = np.argsort(merch, kind="stable")
-        sorted_m = merch[order]
-        starts = np.flatnonzero(np.r_[True, sorted_m[1:] != sorted_m[:-1]])
-        rank = np.arange(merch.size) - np.repeat(starts, np.diff(np.r_[starts, merch.size]))
-        out = np.empty(merch.size, np.int64)
-        out[order] = rank + 1
-        return out + before[merch]
+        out = np.empty(len(enc), np.int64)
+        k.positions_into(self.merch_i, enc.merchant.astype(np.int64), out)
+        return out
 
     def _labels_of(
         self,
