@@ -53,6 +53,7 @@ from cardwatch.customer.breach_notices import NOTIFIED, enqueue_breach_notices
 from cardwatch.engine import ExposureFlags
 from cardwatch.errors import NotFoundError
 from cardwatch.live_history import LiveHistory
+from cardwatch.refresh import Refresher, Runner, in_thread
 from cardwatch.schema import Action
 from cardwatch.store.base import ConflictError, Store
 from cardwatch.store.records import Alert, AuditEntry, Breach, CaseEvent
@@ -467,10 +468,11 @@ def check_card(store: Store, breach_id: str, card_id: str, now: datetime) -> Bre
 class StoreExposure:
     """The engine's ``Exposure`` from the store's breaches and exposures.
 
-    The whole exposed set is held in process as an :class:`ExposureIndex` and reloaded after
-    ``ttl_seconds`` (or at once by :meth:`invalidate`, which :func:`respond`'s callers use):
-    every payment asks, nearly every card is unexposed, and a dict lookup is what a decision
-    can afford; a store query per payment is not.
+    The whole exposed set is held in process as an :class:`ExposureIndex`: every payment asks,
+    nearly every card is unexposed, and a dict lookup is what a decision can afford; a store
+    query per payment is not. After ``ttl_seconds`` the set is reloaded off the deciding
+    thread (it keeps answering meanwhile); :meth:`invalidate`, which :func:`respond`'s callers
+    use from their worker threads, reloads it at once so the engine tightens without waiting.
     """
 
     def __init__(
@@ -478,6 +480,7 @@ class StoreExposure:
         store: Store,
         ttl_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        refresh: Runner = in_thread,
     ) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
@@ -485,6 +488,7 @@ class StoreExposure:
         self._index: ExposureIndex | None = None
         self._loaded_at = 0.0
         self._lock = threading.Lock()
+        self._refresher = Refresher(refresh)
 
     def flags(self, card_id: str, at: datetime) -> ExposureFlags:
         return self.index().flags(card_id, at)
@@ -493,16 +497,28 @@ class StoreExposure:
         return self.index().card_ids()
 
     def invalidate(self) -> None:
-        """Forget the loaded set; the next question reloads it."""
-        with self._lock:
-            self._index = None
+        """Reload the exposed set now, in the caller's thread."""
+        self._reload()
 
     def index(self) -> ExposureIndex:
-        """The current index, reloaded when stale."""
-        now = self.clock()
+        """The current index: loaded on first use, reloaded in the background when stale."""
+        index = self._index
+        if index is None:
+            return self._reload()
+        if self.clock() - self._loaded_at >= self.ttl_seconds:
+            self._refresher.request("exposure", self._reload)
+            fresh = self._index  # a reload run in this thread has just replaced it
+            return index if fresh is None else fresh
+        return index
+
+    def _reload(self) -> ExposureIndex:
+        # One reload at a time, so an older read cannot overwrite a newer one.
         with self._lock:
-            if self._index is not None and now - self._loaded_at < self.ttl_seconds:
-                return self._index
+            now = self.clock()
+            breaches = [b for b in self.store.breaches() if b.status not in INACTIVE]
+            index = ExposureIndex.build((b, self.store.exposures(b.breach_id)) for b in breaches)
+            self._index, self._loaded_at = index, now
+            return index
             breaches = [b for b in self.store.breaches() if b.status not in INACTIVE]
             self._index = ExposureIndex.build(
                 (b, self.store.exposures(b.breach_id)) for b in breaches

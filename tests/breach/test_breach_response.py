@@ -23,6 +23,7 @@ from cardwatch.breach.response import (
 )
 from cardwatch.cli import app
 from cardwatch.engine import Engine
+from cardwatch.refresh import run_now
 from cardwatch.replay import replay
 from cardwatch.respond import StoreExposure, check_card, respond
 from cardwatch.schema import Action, Transaction
@@ -180,7 +181,7 @@ def test_engine_reads_exposure_from_the_store(workspace, breached_world) -> None
     History(workspace).append(breached_world.table)
     store = MemoryStore()
     ticks = [0.0]
-    live = StoreExposure(store, ttl_seconds=10, clock=lambda: ticks[0])
+    live = StoreExposure(store, ttl_seconds=10, clock=lambda: ticks[0], refresh=run_now)
     assert not live.card_ids()
     result = respond(workspace, store, "BIGMART", now=NOW, as_of=AS_OF, notify=False)
     assert not live.card_ids()  # cached until invalidated or stale

@@ -5,7 +5,7 @@ tests go through it with controls held in a store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from cardwatch.customer.control_cache import StoreControls
@@ -21,6 +21,7 @@ from cardwatch.customer.controls import (
     retry_control,
     travel_control,
 )
+from cardwatch.refresh import run_now
 from cardwatch.schema import Action, Decision, Transaction
 from cardwatch.store.memory import MemoryStore
 from cardwatch.store.records import Control
@@ -142,7 +143,7 @@ class CountingStore(MemoryStore):
 def test_store_controls_cache_and_invalidation() -> None:
     store = CountingStore()
     ticks = [0.0]
-    controls = StoreControls(store, ttl_seconds=5.0, clock=lambda: ticks[0])
+    controls = StoreControls(store, ttl_seconds=5.0, clock=lambda: ticks[0], refresh=run_now)
     assert controls.controls_for(CARD, T0).controls == ()
     assert controls.controls_for("another", T0).controls == ()
     # Cards without controls cost no query of their own: one query lists the cards that have any.
@@ -159,6 +160,28 @@ def test_store_controls_cache_and_invalidation() -> None:
     assert silent(decided(controls, later))
     ticks[0] = 5.0
     assert decided(controls, later).response_code == "57"
+
+
+def test_stale_controls_answer_at_once_and_reload_off_the_deciding_thread() -> None:
+    """A decision never waits for the store once the card's list is cached: the stale copy
+    answers and one reload per card is queued, whatever the number of payments meanwhile."""
+    store = CountingStore()
+    store.add_control(freeze_control(CARD, T0))
+    ticks = [0.0]
+    queued: list[Callable[[], None]] = []
+    controls = StoreControls(store, ttl_seconds=5.0, clock=lambda: ticks[0], refresh=queued.append)
+    assert controls.controls_for(CARD, T0).frozen
+    unfrozen = store.controls_of(CARD)[0]
+    store.revoke_control(unfrozen.control_id, T0)  # changed by another process
+    reads = (store.reads, store.set_reads)
+    ticks[0] = 6.0
+    for _ in range(3):
+        assert controls.controls_for(CARD, T0 + timedelta(minutes=1)).frozen  # the stale copy
+    assert (store.reads, store.set_reads) == reads  # no query in the deciding thread
+    assert len(queued) == 2  # the set of cards with controls, and this card's list: once each
+    for job in queued:
+        job()
+    assert not controls.controls_for(CARD, T0 + timedelta(minutes=1)).frozen
 
 
 def test_store_controls_lru_bound() -> None:

@@ -3,8 +3,10 @@
 Nearly every authorisation asks for its card's controls and nearly every card has none, so the
 set of cards that have any is kept in process (one query every few seconds), a card outside it
 is answered without the store, and each other card's list is kept for a few seconds. Changes
-made through this object drop the card's entry at once; the time limit bounds how long a change
-made by another process (another service worker sharing PostgreSQL) can go unseen.
+made through this object drop the card's entry at once, so the next payment reads it from the
+store; the time limit bounds how long a change made by another process (another service worker
+sharing PostgreSQL) can go unseen. A stale set or list keeps answering while a
+:class:`~cardwatch.refresh.Refresher` reloads it off the event loop that decides payments.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cardwatch.customer.controls import CardControls, active_controls
+from cardwatch.refresh import Refresher, Runner, in_thread
 from cardwatch.store.base import Store
 from cardwatch.store.records import Control
 
@@ -31,6 +34,7 @@ class StoreControls:
         max_cards: int = 100_000,
         ttl_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        refresh: Runner = in_thread,
     ) -> None:
         self.store = store
         self.max_cards = max_cards
@@ -42,6 +46,7 @@ class StoreControls:
         self._generation = 0
         self._with: set[str] = set()
         self._with_loaded = float("-inf")
+        self._refresher = Refresher(refresh)
 
     def controls_for(self, card_id: str, at: datetime) -> CardControls:
         return CardControls(card_id, active_controls(self._all(card_id), at))
@@ -72,25 +77,42 @@ class StoreControls:
 
     def _all(self, card_id: str) -> tuple[Control, ...]:
         now = self.clock()
-        if now - self._with_loaded >= self.ttl_seconds:
-            with self._lock:
-                generation = self._generation
-            cards = self.store.cards_with_controls()
-            with self._lock:
-                # A control added while the query ran must not drop out of the set.
-                self._with = cards if generation == self._generation else cards | self._with
-                self._with_loaded = now
+        if self._with_loaded == float("-inf"):
+            self._load_with(now)
+        elif now - self._with_loaded >= self.ttl_seconds:
+            self._refresher.request("cards with controls", lambda: self._load_with(self.clock()))
         if card_id not in self._with:
             return ()
         with self._lock:
             hit = self._cache.get(card_id)
-            if hit is not None and now - hit[0] < self.ttl_seconds:
+            if hit is not None:
                 self._cache.move_to_end(card_id)
-                return hit[1]
+        if hit is None:  # never read, or changed through this object: read it now
+            return self._load(card_id, now)
+        if now - hit[0] >= self.ttl_seconds:
+            self._refresher.request(
+                ("controls of", card_id), lambda: self._load(card_id, self.clock())
+            )
+            with self._lock:  # a reload run in this thread has just replaced the entry
+                hit = self._cache.get(card_id, hit)
+        return hit[1]
+
+    def _load_with(self, now: float) -> None:
+        with self._lock:
+            generation = self._generation
+        cards = self.store.cards_with_controls()
+        with self._lock:
+            # A control added while the query ran must not drop out of the set.
+            self._with = cards if generation == self._generation else cards | self._with
+            self._with_loaded = now
+
+    def _load(self, card_id: str, now: float) -> tuple[Control, ...]:
+        with self._lock:
             generation = self._generation
         loaded = tuple(self.store.controls_of(card_id))
         with self._lock:
-            if generation != self._generation:
+            if generation != self._generation:  # changed while the query ran: not cached
+                self._cache.pop(card_id, None)
                 return loaded
             self._cache[card_id] = (now, loaded)
             self._cache.move_to_end(card_id)
