@@ -57,3 +57,18 @@ def test_spark_ranks_like_duckdb(spark, world_factory: Callable) -> None:
     found = detect_with(SparkEngine(spark, history, exact=True), AS_OF, DetectConfig())
     assert duck and duck[0].chain == "BIGMART"
     _same(found, duck)
+
+
+def test_spark_subset_scan_like_duckdb(spark, world_factory: Callable) -> None:
+    """A breach of 4 of a chain's 24 stores, found by the subset scan: the same stores, window
+    and p-value on both engines (the Monte-Carlo draws have a fixed seed)."""
+    from cardwatch.breach.spark import SparkEngine
+
+    table = world_factory(cards=1500, chain_stores=24, breach_stores=(0, 5, 11, 17),
+                          share_defrauded=0.15, background_frauds=40, seed=4).table  # fmt: skip
+    config = DetectConfig(subset_scan=True)
+    history = spark.createDataFrame(table)  # type: ignore[attr-defined]
+    duck = detect_with(duckdb_engine(table, exact=True), AS_OF, config)
+    found = detect_with(SparkEngine(spark, history, exact=True), AS_OF, config)
+    assert duck and duck[0].key == "chain:BIGMART"
+    _same(found, duck)
