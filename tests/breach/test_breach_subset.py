@@ -100,3 +100,11 @@ def test_subset_scan_off_changes_nothing(breached_world) -> None:
     on = detect_with(engine, AS_OF, SUBSET)
     assert [s.key for s in off] == [s.key for s in on]
     assert off[0].window_start == on[0].window_start and off[0].score == on[0].score
+
+
+def test_subset_alert_needs_subset_min_cards(world_factory: Callable) -> None:
+    """The planted partial breach has 18 victims: asking for more keeps the scan quiet."""
+    world = world_factory(cards=1500, chain_stores=24, breach_stores=(0, 5, 11, 17),
+                          share_defrauded=0.15, background_frauds=40, seed=4)  # fmt: skip
+    strict = DetectConfig(subset_scan=True, subset_min_cards=50)
+    assert detect(world.table, AS_OF, strict) == []

@@ -231,6 +231,8 @@ def _subset_scores(
         chosen = names[scan.stores]
         rows = idx[np.isin(ev.store_ids[ev.store[idx]], chosen)]
         cards = len(np.unique(ev.card[inside[np.isin(ev.store_ids[ev.store[inside]], chosen)]]))
+        if cards < max(config.subset_min_cards, config.min_fraud_cards):
+            continue
         out.append((scan.log_p, p, rows, ws, we, cards, int(n[scan.stores].sum()),
                     scan.expected))  # fmt: skip
     return out
