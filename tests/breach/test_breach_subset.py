@@ -19,6 +19,7 @@ from cardwatch.breach.subset import scan_scores, subset_scan
 
 AS_OF = datetime(2013, 12, 31, tzinfo=UTC)
 SUBSET = DetectConfig(subset_scan=True)
+WITHOUT = DetectConfig(subset_scan=False)
 
 
 def test_scan_scores_match_brute_force_over_every_subset() -> None:
@@ -72,14 +73,14 @@ def test_detect_finds_a_breach_of_a_few_of_a_chains_stores(world_factory: Callab
     whole alerts, the subset scan does, and names the breached stores."""
     world = world_factory(cards=1500, chain_stores=24, breach_stores=(0, 5, 11, 17),
                           share_defrauded=0.15, background_frauds=40, seed=4)  # fmt: skip
-    assert detect(world.table, AS_OF) == []
+    assert detect(world.table, AS_OF, WITHOUT) == []
     ev = gather(duckdb_engine(world.table), AS_OF, SUBSET)
     assert ev is not None and subset_windows(ev, SUBSET)
     scored = {p.key: p for p in score_subsets(ev, SUBSET)}
     chain = scored["BIGMART"]
     assert chain.log_p <= math.log(SUBSET.alpha)
     assert {s for s, _ in chain.stores} <= set(world.breach_stores)
-    found = detect(world.table, AS_OF, SUBSET)
+    found = detect(world.table, AS_OF)  # the scan is on by default
     assert found and found[0].merchant_id == "BIGMART" and found[0].level == "chain"
 
 
@@ -93,10 +94,11 @@ def test_subset_scan_stays_quiet_on_a_chain_without_a_breach(world_factory: Call
 
 
 def test_subset_scan_off_changes_nothing(breached_world) -> None:
-    """The default (off) gives the detector of before; on, a whole-chain breach is reported as
-    before (the scan only looks inside chains the other tests leave quiet)."""
+    """Without the scan the detector is the one of before; with it (the default), a whole-chain
+    breach is reported as before (the scan only looks inside chains the other tests leave
+    quiet)."""
     engine = duckdb_engine(breached_world.table)
-    off = detect_with(engine, AS_OF, DetectConfig())
+    off = detect_with(engine, AS_OF, WITHOUT)
     on = detect_with(engine, AS_OF, SUBSET)
     assert [s.key for s in off] == [s.key for s in on]
     assert off[0].window_start == on[0].window_start and off[0].score == on[0].score
