@@ -13,17 +13,49 @@ from cardwatch.store.history import History
 def test_detect_writes_json(workspace, breached_world, tmp_path) -> None:
     History(workspace).append(breached_world.table)
     out = tmp_path / "suspects.json"
-    result = CliRunner().invoke(app, ["breach", "detect", "--home", str(workspace.home),
-                                      "--as-of", "2013-12-31T00:00:00", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "breach",
+            "detect",
+            "--home",
+            str(workspace.home),
+            "--as-of",
+            "2013-12-31T00:00:00",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     found = json.loads(out.read_text())
     assert found[0]["merchant_id"] == "BIGMART"
-    for key in ("merchant_id", "terminal_ids", "window_start", "window_end", "score",
-                "fraud_cards", "exposed_cards", "first_fraud_at", "merchant_ids", "chain"):
+    for key in (
+        "merchant_id",
+        "terminal_ids",
+        "window_start",
+        "window_end",
+        "score",
+        "fraud_cards",
+        "exposed_cards",
+        "first_fraud_at",
+        "merchant_ids",
+        "chain",
+    ):
         assert key in found[0]
     plan = tmp_path / "plan.csv"
-    result = CliRunner().invoke(app, ["breach", "exposure", "BIGMART", "--home",
-                                      str(workspace.home), "--as-of", "2013-12-31",
-                                      "--out", str(plan)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "breach",
+            "exposure",
+            "BIGMART",
+            "--home",
+            str(workspace.home),
+            "--as-of",
+            "2013-12-31",
+            "--out",
+            str(plan),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert plan.read_text().startswith("rank,card_id")

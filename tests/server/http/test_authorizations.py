@@ -9,8 +9,15 @@ from tests.conftest import TEST_PANS
 from cardwatch.pan import tokenise
 from cardwatch.server.http import Services
 
-PAYMENT = {"pan": TEST_PANS[0], "amount": 42.5, "currency": "EUR", "merchant_id": "m-1",
-           "merchant_country": "FR", "channel": "ecommerce", "entry_mode": "ecommerce"}
+PAYMENT = {
+    "pan": TEST_PANS[0],
+    "amount": 42.5,
+    "currency": "EUR",
+    "merchant_id": "m-1",
+    "merchant_country": "FR",
+    "channel": "ecommerce",
+    "entry_mode": "ecommerce",
+}
 
 
 def test_answer_has_the_contract_fields(client: TestClient, services: Services) -> None:
@@ -44,8 +51,9 @@ def test_invalid_input_names_the_field_and_hides_the_pan(client: TestClient) -> 
     assert "4111111111111112" not in r.text
     both = client.post("/v1/authorizations", json={**PAYMENT, "card_id": "c1"})
     assert both.status_code == 422 and "exactly one" in both.text
-    in_card_id = client.post("/v1/authorizations",
-                             json={**PAYMENT, "pan": None, "card_id": TEST_PANS[1]})
+    in_card_id = client.post(
+        "/v1/authorizations", json={**PAYMENT, "pan": None, "card_id": TEST_PANS[1]}
+    )
     assert in_card_id.status_code == 422 and TEST_PANS[1] not in in_card_id.text
     assert client.post("/v1/authorizations", content=b"{not json").status_code == 422
 
@@ -84,8 +92,7 @@ def test_labels_and_health_and_metrics(client: TestClient, services: Services) -
 def test_api_key_is_required_when_configured(client: TestClient, services: Services) -> None:
     services.api_key = "s3cret"
     assert client.post("/v1/authorizations", json=PAYMENT).status_code == 401
-    ok = client.post("/v1/authorizations", json=PAYMENT,
-                     headers={"Authorization": "Bearer s3cret"})
+    ok = client.post("/v1/authorizations", json=PAYMENT, headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
 
 
