@@ -634,6 +634,25 @@ def decline_counts(card_dec, dec_i, meta, cards, ts, declined, out):  # type: ig
             decline_push(card_dec, dec_i, meta, c, t)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _expire_labels(merch_i, lab_i, m, j, t):  # type: ignore[no-untyped-def]
+    """Take the labels older than label window ``j`` at ``t`` out of merchant ``m``'s sums and
+    return the window's new oldest label (-1: none left). One place for adding a label and for
+    compacting the log, so that the two can never disagree on what a window holds."""
+    p = merch_i[m, MI_LTAIL + j]
+    lim = t - _W[_LAB_WINDOWS[j]]
+    while p >= 0 and lab_i[p, 0] <= lim:
+        merch_i[m, MI_LCNT + j] -= 1
+        if lab_i[p, 2] >= 0:
+            merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
+            merch_i[m, MI_LACNT + j] -= 1
+        if lab_i[p, 3] != Z_UNKNOWN:
+            merch_i[m, MI_LZSUM + j] -= lab_i[p, 3]
+            merch_i[m, MI_LZCNT + j] -= 1
+        p = lab_i[p, 1]
+    return p
+
+
 @njit(cache=True, nogil=True)
 def label_push(merch_i, lab_i, meta, m, t, amount, pos, z):  # type: ignore[no-untyped-def]
     """Count a fraud label of merchant ``m`` that became visible at ``t``: in its total and, in
@@ -667,17 +686,7 @@ def label_push(merch_i, lab_i, meta, m, t, amount, pos, z):  # type: ignore[no-u
     lab_i[q, 2] = amount
     lab_i[q, 3] = z
     for j in range(_N_LAB_W):
-        p = merch_i[m, MI_LTAIL + j]
-        lim = t - _W[_LAB_WINDOWS[j]]
-        while p >= 0 and lab_i[p, 0] <= lim:
-            merch_i[m, MI_LCNT + j] -= 1
-            if lab_i[p, 2] >= 0:
-                merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
-                merch_i[m, MI_LACNT + j] -= 1
-            if lab_i[p, 3] != Z_UNKNOWN:
-                merch_i[m, MI_LZSUM + j] -= lab_i[p, 3]
-                merch_i[m, MI_LZCNT + j] -= 1
-            p = lab_i[p, 1]
+        p = _expire_labels(merch_i, lab_i, m, j, t)
         if p < 0:
             p = q
         merch_i[m, MI_LTAIL + j] = p
@@ -940,17 +949,7 @@ def compact_labels(merch_i, lab_i, meta, t):  # type: ignore[no-untyped-def]
     q0 = q_end
     for m in range(merch_i.shape[0]):
         for j in range(_N_LAB_W):
-            p = merch_i[m, MI_LTAIL + j]
-            lim = t - _W[_LAB_WINDOWS[j]]
-            while p >= 0 and lab_i[p, 0] <= lim:
-                merch_i[m, MI_LCNT + j] -= 1
-                if lab_i[p, 2] >= 0:
-                    merch_i[m, MI_LASUM + j] -= lab_i[p, 2]
-                    merch_i[m, MI_LACNT + j] -= 1
-                if lab_i[p, 3] != Z_UNKNOWN:
-                    merch_i[m, MI_LZSUM + j] -= lab_i[p, 3]
-                    merch_i[m, MI_LZCNT + j] -= 1
-                p = lab_i[p, 1]
+            p = _expire_labels(merch_i, lab_i, m, j, t)
             merch_i[m, MI_LTAIL + j] = p
             if p >= 0:
                 q0 = min(q0, p)
