@@ -83,3 +83,59 @@ def test_live_reports_equal_a_replay_of_the_same_history() -> None:
         assert list(live.features(txn)[cols]) == list(batch[i, cols]), i
         live.update(txn)
     assert list(batch[9, cols]) == [0.0, 1.0] and list(batch[11, cols]) == [48.0, 3.0]
+
+
+def test_labels_of_one_instant_count_in_position_order_however_they_were_reported() -> None:
+    """Two consecutive attempts reported at the same instant are a run of two, whether or not
+    the second payment had been seen when it was reported (live) and as a batch counts them."""
+    due = START + 8 * _DAY
+    live = ProfileState()
+    live.update(_txn(1, 1 * _DAY))
+    live.report_fraud("t1", "m0", due)
+    live.report_fraud("t2", "m0", due)  # its payment comes next
+    live.update(_txn(2, 2 * _DAY))
+    assert _run(live, 8 * _DAY) == (0.0, 2.0)
+
+    rows = [
+        {
+            "txn_id": f"t{i}",
+            "timestamp": START + i * _DAY,
+            "card_id": f"c{i}",
+            "amount": 10.0,
+            "merchant_id": "m0",
+            "is_fraud": 1,
+            "fraud_reported_at": due,
+        }
+        for i in (1, 2)
+    ]
+    batch = ProfileState()
+    batch.run(pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA))
+    assert _run(batch, 8 * _DAY) == (0.0, 2.0)
+
+
+def test_a_reported_payments_zscore_is_kept_when_the_log_forgets_it_before_it_is_due() -> None:
+    """The z-score is read when the fraud is reported, like its amount: compacting the event
+    log before the label is counted changes nothing."""
+    col = FEATURE_INDEX["merchant_fraud_zscore_mean_30d"]
+
+    def reported(compact: bool) -> float:
+        state = ProfileState()
+        for i, amount in enumerate((10.0, 12.0, 11.0, 90.0)):  # the last one is the fraud
+            state.update(
+                Transaction(
+                    txn_id=f"t{i}",
+                    timestamp=START + i * _DAY,
+                    card_id="c0",
+                    amount=amount,
+                    merchant_id="m0",
+                )
+            )
+        due = START + 40 * _DAY
+        state.report_fraud("t3", "m0", due)
+        if compact:
+            state.compact(to_us(due))
+        txn = _txn(9, 40 * _DAY)
+        state.advance(to_us(txn.timestamp))
+        return float(state.features(txn)[col])
+
+    assert reported(compact=False) == reported(compact=True) > 1.0

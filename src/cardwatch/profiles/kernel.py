@@ -154,6 +154,8 @@ EV_POS = 4
 EV_Z = 5
 #: A label's z-score when its payment is no longer in the state.
 Z_UNKNOWN = -(1 << 62)
+#: A label's z-score still to be read from its payment's event when the label comes due.
+Z_LOOKUP = Z_UNKNOWN + 1
 #: Label amounts are kept as integer millionths (exact sums in and out of the windows); -1 is
 #: "unknown" (a live report of a payment no longer in the state).
 AMOUNT_UNIT = 1_000_000
@@ -704,17 +706,20 @@ def label_push(merch_i, lab_i, meta, m, t, amount, pos, z):  # type: ignore[no-u
 
 @njit(cache=True, nogil=True)
 def apply_labels(  # type: ignore[no-untyped-def]
-    merch_i, lab_i, meta, ev_i, lab_t, lab_m, lab_a, lab_pos, lab_ev, ev_base, start, until
+    merch_i, lab_i, meta, ev_i, lab_t, lab_m, lab_a, lab_pos, lab_ev, lab_z, ev_base, start, until
 ):
     """Count the fraud labels reported by ``until`` (sorted by time, from ``start``; ``lab_a``
     their amounts in millionths, ``lab_pos`` their payments' positions at their merchants,
     ``lab_ev`` their payments' event numbers since the state began, the log's first entry being
-    number ``ev_base``, -1 when unknown); returns the index of the first label not yet due. The
-    labels log must have room for them."""
+    number ``ev_base``, -1 when unknown; ``lab_z`` their z-scores, :data:`Z_LOOKUP` for those to
+    read from the event now); returns the index of the first label not yet due. The labels log
+    must have room for them."""
     p = start
     while p < lab_t.shape[0] and lab_t[p] <= until:
         e = lab_ev[p] - ev_base
-        z = ev_i[e, EV_Z] if lab_ev[p] >= 0 and 0 <= e < meta[M_EVENTS] else Z_UNKNOWN
+        z = lab_z[p]
+        if z == Z_LOOKUP:
+            z = ev_i[e, EV_Z] if lab_ev[p] >= 0 and 0 <= e < meta[M_EVENTS] else Z_UNKNOWN
         label_push(merch_i, lab_i, meta, lab_m[p], lab_t[p], lab_a[p], lab_pos[p], z)
         p += 1
     return p
@@ -748,6 +753,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     lab_a,
     lab_pos,
     lab_ev,
+    lab_z,
     ev_base,
     lab_start,
     out,
@@ -759,7 +765,7 @@ def run_batch(  # type: ignore[no-untyped-def]
     for i in range(cards.shape[0]):
         t = ts[i]
         p = apply_labels(
-            merch_i, lab_i, meta, ev_i, lab_t, lab_m, lab_a, lab_pos, lab_ev, ev_base, p, t
+            merch_i, lab_i, meta, ev_i, lab_t, lab_m, lab_a, lab_pos, lab_ev, lab_z, ev_base, p, t
         )
         features_into(
             card_i,

@@ -101,7 +101,8 @@ class ProfileState:
         # (reported_at µs, merchant code, amount in millionths (-1 unknown, _LOOKUP: the
         # payment's, once it is due), the payment's position at its merchant and its event
         # number since the state began (the same; -1 unknown), txn_id)
-        self._pending: list[tuple[int, int, int, int, int, str]] = []
+        # queued labels: (due time, merchant, amount, position, event, z-score, txn id)
+        self._pending: list[tuple[int, int, int, int, int, int, str]] = []
         self._labelled: set[str] = set()
         self._row = np.zeros(N_FEATURES, np.float64)
         # Live events still in the log, for :meth:`revert`: txn_id -> (event number, card,
@@ -269,25 +270,27 @@ class ProfileState:
 
     def _label_amounts(
         self,
-        pending: list[tuple[int, int, int, int, int, str]],
+        pending: list[tuple[int, int, int, int, int, int, str]],
         table: pa.Table,
         positions: np.ndarray,
         first_event: int,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The amounts, positions and event numbers of the queued labels; a live report's are
         looked up in the state, else in ``table`` (the payment may come with the history fed
         now; ``positions``: its rows' positions at their merchants, ``first_event`` the event
-        number its first row will get)."""
+        number its first row will get). The z-scores are those read when reported, else
+        :data:`kernel.Z_LOOKUP`: read by the kernel when due."""
         out = np.array([p[2] for p in pending], dtype=np.int64)
         pos = np.array([p[3] for p in pending], dtype=np.int64)
         ev = np.array([p[4] for p in pending], dtype=np.int64)
+        z = np.array([p[5] for p in pending], dtype=np.int64)
         todo = [i for i, p in enumerate(pending) if _LOOKUP in (p[2], p[3], p[4])]
         if todo:
             ids = table.column("txn_id").to_pylist()
             row_of = {txn_id: i for i, txn_id in enumerate(ids)}
             amounts = table.column("amount").to_pylist()
             for i in todo:
-                txn_id = pending[i][5]
+                txn_id = pending[i][6]
                 if ev[i] == _LOOKUP:
                     e = self._event_of(txn_id)
                     if e < 0 and txn_id in row_of:
@@ -303,22 +306,31 @@ class ProfileState:
                     if q < 0 and txn_id in row_of:
                         q = int(positions[row_of[txn_id]])
                     pos[i] = q
-        return out, pos, ev
+        return out, pos, ev, z
 
     def advance(self, t_us: int) -> None:
         """Count the fraud labels reported by ``t_us``: event time has reached them."""
         pending = self._pending
         while pending and pending[0][0] <= t_us:
-            t, m, a, q, e, txn_id = heapq.heappop(pending)
-            if a == _LOOKUP:
-                a = self._amount_of(txn_id)
-            if q == _LOOKUP:
-                q = self._position_of(txn_id)
-            if e == _LOOKUP:
-                e = self._event_of(txn_id)
-            self._reserve(0, 0, t, labels=1)
-            z = self._zscore_of(e)
-            k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a, q, z)
+            t = pending[0][0]
+            due = []
+            while pending and pending[0][0] == t:
+                _, m, a, q, e, z, txn_id = heapq.heappop(pending)
+                if a == _LOOKUP:
+                    a = self._amount_of(txn_id)
+                if q == _LOOKUP:
+                    q = self._position_of(txn_id)
+                if e == _LOOKUP:
+                    e = self._event_of(txn_id)
+                due.append((m, q, a, e, z))
+            # the merchant's run of reported fraud depends on the order of labels of the same
+            # instant: take them by merchant and position, as the batch path does, not by
+            # what was known of them when they were reported
+            for m, q, a, e, z in sorted(due):
+                self._reserve(0, 0, t, labels=1)
+                if z == k.Z_LOOKUP:
+                    z = self._zscore_of(e)
+                k.label_push(self.merch_i, self.lab_i, self.meta, m, t, a, q, z)
 
     def features(
         self, txn: Transaction, out: np.ndarray | None = None, t_us: int | None = None
@@ -527,6 +539,8 @@ class ProfileState:
         q = self._position_of(txn_id)
         q = _LOOKUP if q < 0 else q
         e = self._event_of(txn_id)
+        # the z-score too is read now, while its payment is surely in the log
+        z = k.Z_LOOKUP if e < 0 else self._zscore_of(e)
         e = _LOOKUP if e < 0 else e
         t = reported_at if isinstance(reported_at, int) else to_us(reported_at)
         if occurred_at is not None:
@@ -534,7 +548,7 @@ class ProfileState:
             t = max(t, t0 + 1)
         m = self.merchants.code(merchant_id)
         self._reserve(0)
-        heapq.heappush(self._pending, (t, m, a, q, e, txn_id))
+        heapq.heappush(self._pending, (t, m, a, q, e, z, txn_id))
 
     # ---- batch ---------------------------------------------------------------------------
 
@@ -592,7 +606,7 @@ class ProfileState:
         ):
             if (as_of_us is None or t <= as_of_us) and txn_id not in self._labelled:
                 self._labelled.add(txn_id)
-                self._pending.append((t, m, a, q, e, ""))
+                self._pending.append((t, m, a, q, e, k.Z_LOOKUP, ""))
         heapq.heapify(self._pending)
 
     def run(
@@ -620,7 +634,13 @@ class ProfileState:
         pending = sorted(self._pending)
         lab_t = np.array([p[0] for p in pending], dtype=np.int64)
         lab_m = np.array([p[1] for p in pending], dtype=np.int64)
-        lab_a, lab_pos, lab_ev = self._label_amounts(pending, table, positions, first_event)
+        lab_a, lab_pos, lab_ev, lab_z = self._label_amounts(pending, table, positions, first_event)
+        # labels of the same instant by merchant and position (see :meth:`advance`)
+        order = np.lexsort((lab_z, lab_ev, lab_a, lab_pos, lab_m, lab_t))
+        pending = [pending[i] for i in order]
+        lab_t, lab_m, lab_a, lab_pos, lab_ev, lab_z = (
+            x[order] for x in (lab_t, lab_m, lab_a, lab_pos, lab_ev, lab_z)
+        )
         out = np.empty((n, N_FEATURES), np.float64)
         p = 0
         for start in range(0, n, _CHUNK):
@@ -655,13 +675,15 @@ class ProfileState:
                 lab_a,
                 lab_pos,
                 lab_ev,
+                lab_z,
                 self._ev_base,
                 p,
                 out[s],
             )
             if on_chunk is not None:
                 on_chunk(out, start, end)
-        self._pending = pending[p:]  # a sorted list is a heap
+        self._pending = pending[p:]
+        heapq.heapify(self._pending)
         return out, enc
 
     def decline_counts(
