@@ -603,9 +603,17 @@ class Engine:
         """A confirmed fraud, visible to the merchant's profile from ``reported_at``."""
         self.state.report_fraud(txn_id, merchant_id, reported_at, occurred_at)
 
-    def warm_up(self, history: pa.Table, as_of: datetime | None = None) -> pa.Table:
+    def warm_up(
+        self,
+        history: pa.Table,
+        as_of: datetime | None = None,
+        decided: Mapping[int, tuple[str, str]] | None = None,
+    ) -> pa.Table:
         """Rebuild the profiles from ``history`` (sorted, all before the next live payment) by
-        replaying it through this engine; returns the replayed decisions.
+        replaying it through this engine; returns the replayed decisions. ``decided``: the rows
+        answered live before, with their stored ``(action, response_code)``, kept as given (a
+        retrained model must not rewrite which payments were declined, nor a stand-in advice
+        become the engine's own decision).
 
         The replayed payments still in the profiles' log can be reversed (:meth:`reverse`) as
         if they had been decided live: a restart followed by a reversal leaves the profiles as
@@ -614,7 +622,7 @@ class Engine:
         from cardwatch.replay import replay_into
 
         marks = self.state.log_marks()
-        decisions = replay_into(self, history, as_of=as_of).decisions
+        decisions = replay_into(self, history, as_of=as_of, decided=decided).decisions
         declined = (
             pc.not_equal(decisions.column("response_code"), ResponseCode.APPROVED.value)
             .to_numpy(zero_copy_only=False)

@@ -210,11 +210,20 @@ def _special_rows(
     return found_c, found_e
 
 
-def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None) -> ReplayResult:
+def replay_into(
+    engine: Engine,
+    history: pa.Table,
+    as_of: datetime | None = None,
+    decided: Mapping[int, tuple[str, str]] | None = None,
+) -> ReplayResult:
     """Replay ``history`` (sorted by time) through ``engine``, continuing its profile state and
     leaving it as the live path would: after this, ``engine.decide`` goes on from the last row.
 
     ``as_of`` hides the labels reported after it (the merchants' fraud rates never see them).
+    ``decided`` maps rows already answered (payments decided live before a restart, advices of
+    the network's stand-in) to their ``(action, response_code)``: those answers are kept, not
+    re-decided, so that the cards' recent declines count what the cardholders were told; their
+    scores and reasons are the replay's.
     """
     state, scorer, rules, policy = engine.state, engine.scorer, engine.rules, engine.policy
     cols = model_columns(scorer)
@@ -244,6 +253,12 @@ def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None
     reasons = np.full(n, "", dtype=object)
 
     quiet_below = min(policy.challenge_at, policy.decline_at)
+    known = np.array(sorted(decided or ()), dtype=np.int64)
+    known_actions = np.array(
+        [ACTION_CODES[Action(decided[r][0])] for r in known.tolist()] if decided else [],
+        dtype=actions.dtype,
+    )
+    known_codes = np.array([decided[r][1] for r in known.tolist()] if decided else [], object)
 
     def score(rows: np.ndarray) -> None:
         Xm = X[rows] if cols is None else X[np.ix_(rows, cols)]
@@ -286,6 +301,8 @@ def replay_into(engine: Engine, history: pa.Table, as_of: datetime | None = None
                 response,
                 reasons,
             )
+        if known.size:
+            actions[known], response[known] = known_actions, known_codes
 
     decide(None)
     passes = 1

@@ -41,19 +41,25 @@ class Running:
     warmed: int
 
 
-def rebuild_table(history: History, store: SqlStore, until: datetime | None = None) -> pa.Table:
+def rebuild_table(
+    history: History, store: SqlStore, until: datetime | None = None
+) -> tuple[pa.Table, dict[int, tuple[str, str]]]:
     """What the profiles are rebuilt from: the imported history, then every payment decided
-    live after its end (those are durable in the store before they were answered)."""
+    live after its end (those are durable in the store before they were answered), with the
+    rows of the latter mapped to the action and response code they were given."""
     table = history.table(end=until)
     end = None
     if table.num_rows:
         end = table.column("timestamp")[table.num_rows - 1].as_py()
     live = [
-        t for t in store.decided_transactions(after=end) if until is None or t.timestamp < until
+        found
+        for found in store.decided_answers(after=end)
+        if until is None or found[0].timestamp < until
     ]
     if not live:
-        return table
-    return pa.concat_tables([table, transactions_table(live)])
+        return table, {}
+    answers = {table.num_rows + i: (action, code) for i, (_, action, code) in enumerate(live)}
+    return pa.concat_tables([table, transactions_table([t for t, _, _ in live])]), answers
 
 
 def build(
@@ -73,9 +79,9 @@ def build(
     engine = parts.engine(EngineControls(controls), StoreExposure(store))
     warmed = 0
     if warm:
-        table = rebuild_table(History(ws), store, history_until)
+        table, answers = rebuild_table(History(ws), store, history_until)
         if table.num_rows:
-            engine.warm_up(table)
+            engine.warm_up(table, decided=answers)
             warmed = table.num_rows
             log.info("profiles rebuilt from %s transactions", f"{warmed:,}")
     registry = CollectorRegistry()

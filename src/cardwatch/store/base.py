@@ -92,6 +92,10 @@ class Store(Protocol):
 
     def decided_transactions(self, after: datetime | None = None) -> list[Transaction]: ...
 
+    def decided_answers(
+        self, after: datetime | None = None
+    ) -> list[tuple[Transaction, str, str]]: ...
+
     def find_decision_by_key(
         self, idempotency_key: str | None = None, iso_key: str | None = None
     ) -> Decision | None: ...

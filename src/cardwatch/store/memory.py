@@ -126,13 +126,17 @@ class MemoryStore:
             return stored
 
     def decided_transactions(self, after: datetime | None = None) -> list[Transaction]:
+        return [txn for txn, _, _ in self.decided_answers(after)]
+
+    def decided_answers(self, after: datetime | None = None) -> list[tuple[Transaction, str, str]]:
         with self._lock:
-            txns = [
-                t
+            found = [
+                (t, self._decisions[d].decision)
                 for d, t in self._txns.items()
                 if (after is None or t.timestamp > _utc(after)) and not self._decisions[d].reversed
             ]
-        return sorted(txns, key=lambda t: (t.timestamp, t.txn_id))
+        found.sort(key=lambda f: (f[0].timestamp, f[0].txn_id))
+        return [(t, d.action.value, d.response_code) for t, d in found]
 
     def decision_keys(self) -> list[tuple[str, str | None]]:
         """The idempotency and ISO keys of every stored decision (see ``SqlStore``)."""

@@ -313,6 +313,11 @@ class SqlStore(CasesMixin):
     def decided_transactions(self, after: datetime | None = None) -> list[Transaction]:
         """The transactions decided live (after ``after``) and not reversed, in time order: with
         history, what the profiles are rebuilt from after a restart."""
+        return [txn for txn, _, _ in self.decided_answers(after)]
+
+    def decided_answers(self, after: datetime | None = None) -> list[tuple[Transaction, str, str]]:
+        """:meth:`decided_transactions`, each with the action and response code it was given
+        (for an advice, the network's own)."""
         d = t.decisions
         query = select(d).where(d.c.reversed.is_(False)).order_by(d.c.timestamp, d.c.txn_id)
         if after is not None:
@@ -320,16 +325,20 @@ class SqlStore(CasesMixin):
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [
-            Transaction(
-                txn_id=r["txn_id"],
-                timestamp=r["timestamp"],
-                card_id=r["card_id"],
-                amount=float(r["amount"]),
-                merchant_id=r["merchant_id"],
-                customer_id=r["customer_id"],
-                currency=r["currency"],
-                merchant_name=r["merchant_name"],
-                **{n: r[n] for n in TXN_EXTRAS},
+            (
+                Transaction(
+                    txn_id=r["txn_id"],
+                    timestamp=r["timestamp"],
+                    card_id=r["card_id"],
+                    amount=float(r["amount"]),
+                    merchant_id=r["merchant_id"],
+                    customer_id=r["customer_id"],
+                    currency=r["currency"],
+                    merchant_name=r["merchant_name"],
+                    **{n: r[n] for n in TXN_EXTRAS},
+                ),
+                r["action"],
+                r["response_code"],
             )
             for r in rows
         ]
