@@ -127,6 +127,7 @@ def cardwatch_pipeline(
     start: date = date(2018, 7, 25),
     seeds: tuple[int, ...] = (0,),
     feedback: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    model_params: dict[str, Any] | None = None,
 ) -> list[tuple[Callable[[pd.Series], np.ndarray], dict[str, Any]]]:
     """cardwatch end to end, as a bank would run it: import the world into a workspace, ``train
     --from 2018-07-25 --to 2018-08-01 --as-of 2018-08-08``, ``replay`` 2018-08-08..2018-08-15
@@ -136,6 +137,7 @@ def cardwatch_pipeline(
     after its payment (the import's default delay, the Handbook's delay too): the profiles'
     per-terminal fraud counts see a fraud only 7 days later, in training and in the replay.
     Returns, per seed, the test scores by transaction id and what the training stored.
+    ``model_params`` go to :class:`~cardwatch.model.FraudModel` (``n_models``, ``honest_rows``).
 
     With ``feedback`` (the test rows: ``TXN_ID``, ``CUSTOMER_ID``, ``TX_TIME_DAYS``,
     ``TX_FRAUD``; and every row's ``TXN_ID``, ``CUSTOMER_ID``, ``TX_DATETIME``, ``TX_FRAUD``),
@@ -153,7 +155,9 @@ def cardwatch_pipeline(
     week = timedelta(days=7)
     out = []
     for seed in seeds:
-        trained = train_model(ws, t0, t0 + week, t0 + 2 * week, t0 + 2 * week, seed=seed)
+        trained = train_model(
+            ws, t0, t0 + week, t0 + 2 * week, t0 + 2 * week, seed=seed, **(model_params or {})
+        )
         if feedback is not None:
             scores = _feedback_scores(ws, t0 + 2 * week, *feedback)
         else:
@@ -337,6 +341,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--model-seeds", default="0", help="comma-separated seeds of cardwatch's model (mean too)"
     )
+    parser.add_argument(
+        "--n-models", type=int, default=1, help="boosters averaged in cardwatch's model"
+    )
+    parser.add_argument(
+        "--honest-rows", type=int, default=100_000, help="honest rows each booster trains on"
+    )
     parser.add_argument("--ceiling", action="store_true", help="also score the two oracles")
     parser.add_argument(
         "--feedback",
@@ -345,11 +355,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     seeds = tuple(int(v) for v in args.model_seeds.split(","))
+    model_params = {"n_models": args.n_models, "honest_rows": args.honest_rows}
     book_split = args.train_start == TEST_SPLIT
     print("command:", shlex.join([sys.executable, *sys.argv]))
     loadavg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"cpus: {os.cpu_count()}, load average at start: {loadavg} (others slow figures)")
     print(f"python {platform.python_version()}, scikit-learn {sklearn.__version__}")
+    print(f"cardwatch's model: {args.n_models} booster(s) of {args.honest_rows:,} honest rows")
 
     t0 = time.perf_counter()
     df, world = load(args.seed)
@@ -388,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     test_ids = df["TXN_ID"][test]
     with tempfile.TemporaryDirectory(prefix="cw-handbook-") as tmp:
         t0 = time.perf_counter()
-        runs = cardwatch_pipeline(world, Path(tmp), args.train_start, seeds)
+        runs = cardwatch_pipeline(world, Path(tmp), args.train_start, seeds, None, model_params)
         cw_secs = (time.perf_counter() - t0) / len(seeds)
         fb_runs = []
         if args.feedback:
@@ -396,14 +408,16 @@ def main(argv: list[str] | None = None) -> None:
                 df.loc[test, ["TXN_ID", "CUSTOMER_ID", "TX_TIME_DAYS", "TX_FRAUD"]],
                 df[["TXN_ID", "CUSTOMER_ID", "TX_DATETIME", "TX_FRAUD"]],
             )
-            fb_runs = cardwatch_pipeline(world, Path(tmp) / "fb", args.train_start, seeds, fb)
+            fb_runs = cardwatch_pipeline(
+                world, Path(tmp) / "fb", args.train_start, seeds, fb, model_params
+            )
     for seed, (cw_scores, cw_info) in zip(seeds, runs, strict=True):
         print(f"cardwatch pipeline, model seed {seed}: trained on {cw_info['rows']:,} payments"
               f" ({cw_info['frauds']} frauds known), {cw_info['trees']} trees")  # fmt: skip
         models[f"cardwatch pipeline (profiles + FraudModel, import/train/replay), seed {seed}"] = (
             lambda f=cw_scores: lambda _X: f(test_ids)
         )
-    for seed, (fb_scores, _) in zip(seeds, fb_runs, strict=True):
+    for seed, (fb_scores, _) in zip(seeds if fb_runs else (), fb_runs, strict=True):
         models[f"with investigator feedback (not the book's protocol), seed {seed}"] = (
             lambda f=fb_scores: lambda _X: f(test_ids)
         )

@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from cardwatch.model.compiled import CompiledForest, compile_booster
+from cardwatch.model.ensemble import average_boosters
 from cardwatch.model.reasons import explain
 from cardwatch.model.thresholds import Thresholds, choose_thresholds
 from cardwatch.model.treeshap import tree_shap
@@ -44,6 +45,15 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
     machine). ``early_stopping_rounds`` stops boosting when the held-out average precision has
     not improved for that many rounds (off by default: it costs a scoring pass per round and
     saved nothing there).
+
+    ``n_models`` above 1 trains that many boosters and averages their log-odds ("balanced
+    bagging" when ``honest_rows`` is small): member ``i`` has its own seed (``seed + 1000 * i``),
+    so its own sample of honest rows and its own row and column subsamples. Their average is
+    stored, compiled and explained as one forest of ``n_models * n_estimators`` trees whose leaf
+    values are divided by ``n_models`` (:func:`~cardwatch.model.ensemble.average_boosters`), so
+    scoring costs grow with the trees. One model by default; the Handbook benchmark's setting
+    (five members of 5,000 honest rows each, chosen on its validation weeks) is in
+    ``docs/model.md``.
 
     Thresholds are set on honest rows the trees did not learn from: ``X_valid``/``y_valid`` when
     given, else the last ``threshold_holdout`` share of the rows (history is in time order), which
@@ -73,6 +83,7 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         scale_pos_weight: float = 1.0,
         max_bin: int = 255,
         honest_rows: int | None = 100_000,
+        n_models: int = 1,
         early_stopping_rounds: int = 0,
         seed: int = 0,
         num_threads: int = 1,
@@ -92,6 +103,7 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         self.scale_pos_weight = scale_pos_weight
         self.max_bin = max_bin
         self.honest_rows = honest_rows
+        self.n_models = n_models
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
         self.num_threads = num_threads
@@ -102,8 +114,9 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
 
     # -- training -------------------------------------------------------------------------------
 
-    def booster_params(self) -> dict[str, Any]:
-        """The LightGBM parameters ``fit`` trains with (also stored in a model's metadata)."""
+    def booster_params(self, seed: int | None = None) -> dict[str, Any]:
+        """The LightGBM parameters ``fit`` trains with (also stored in a model's metadata);
+        ``seed``: an ensemble member's (:meth:`member_seeds`), the model's by default."""
         params: dict[str, Any] = {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -116,7 +129,7 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
             "lambda_l2": self.reg_lambda,
             "scale_pos_weight": self.scale_pos_weight,
             "max_bin": self.max_bin,
-            "seed": self.seed,
+            "seed": self.seed if seed is None else seed,
             "num_threads": self.num_threads,
             "deterministic": True,
             "force_row_wise": True,
@@ -124,6 +137,12 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         }
         params.update(self.lgb_params or {})
         return params
+
+    def member_seeds(self) -> list[int]:
+        """The seed of each booster of the ensemble: ``seed``, then ``seed + 1000``, …"""
+        if self.n_models < 1:
+            raise ValueError(f"n_models must be at least 1, got {self.n_models}")
+        return [self.seed + 1000 * i for i in range(self.n_models)]
 
     def fit(
         self,
@@ -158,16 +177,15 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
             held_out = False
         if np.unique(y_train).size < 2:
             raise ValueError("training rows need both frauds (1) and honest transactions (0)")
-        keep, w_train = self._sample_honest(y_train, w_train)
-        if keep is not None:
-            X_train, y_train = X_train[keep], y_train[keep]
-        data = lgb.Dataset(
-            X_train, label=y_train, weight=w_train, feature_name=names, free_raw_data=True
-        )
         stop_on = (X_valid, y_valid) if held_out and np.unique(y_valid).size == 2 else None
-        booster = self._train(data, stop_on)
-        self._set_fitted(booster, names)
-        self.n_train_rows_ = int(X_train.shape[0])
+        boosters = []
+        for seed in self.member_seeds():
+            keep, w_member = self._sample_honest(y_train, w_train, seed)
+            X_m, y_m = (X_train, y_train) if keep is None else (X_train[keep], y_train[keep])
+            data = lgb.Dataset(X_m, label=y_m, weight=w_member, feature_name=names)
+            boosters.append(self._train(data, stop_on, seed))
+            self.n_train_rows_ = int(X_m.shape[0])
+        self._set_fitted(average_boosters(boosters), names)
         honest = self.predict_proba(X_valid[y_valid == 0])
         self.thresholds_ = choose_thresholds(
             honest, self.target_false_decline_rate, self.target_challenge_rate
@@ -175,7 +193,7 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         return self
 
     def _sample_honest(
-        self, y: np.ndarray, w: np.ndarray | None
+        self, y: np.ndarray, w: np.ndarray | None, seed: int
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Rows that train the trees (``None``: all) and their weights.
 
@@ -190,14 +208,14 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
             return None, w
         if self.honest_rows < 1:
             raise ValueError(f"honest_rows must be at least 1, got {self.honest_rows}")
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(seed)
         chosen = rng.choice(honest, size=self.honest_rows, replace=False)
         keep = np.sort(np.concatenate([np.flatnonzero(y == 1), chosen]))
         factor = np.where(y[keep] == 0, honest.size / self.honest_rows, 1.0)
         return keep, factor if w is None else w[keep] * factor
 
     def _train(
-        self, data: lgb.Dataset, stop_on: tuple[np.ndarray, np.ndarray] | None
+        self, data: lgb.Dataset, stop_on: tuple[np.ndarray, np.ndarray] | None, seed: int
     ) -> lgb.Booster:
         """Boost ``n_estimators`` rounds, or stop ``early_stopping_rounds`` after the best
         average precision on held-out rows and keep the trees up to the best round.
@@ -205,7 +223,7 @@ class FraudModel(BaseEstimator):  # type: ignore[misc]
         Early stopping needs rows the trees do not learn from, with frauds among them; without
         them every round is kept.
         """
-        params = self.booster_params()
+        params = self.booster_params(seed)
         if self.early_stopping_rounds <= 0 or stop_on is None:
             return lgb.train(params, data, num_boost_round=self.n_estimators)
         X_valid, y_valid = stop_on
