@@ -11,7 +11,14 @@ import pyarrow.parquet as pq
 
 from cardwatch.importer import import_cards, import_file
 from cardwatch.model import ModelRegistry
-from cardwatch.runtime import _settled_holdout, train_model
+from cardwatch.replay import feature_frame
+from cardwatch.runtime import (
+    MODEL_FEATURES,
+    _settled_holdout,
+    engine_parts,
+    replay_workspace,
+    train_model,
+)
 from cardwatch.store.history import History
 from cardwatch.workspace import Workspace
 from cardwatch.world import WorldConfig, simulate
@@ -57,3 +64,33 @@ def test_train_model_sets_thresholds_on_settled_rows_and_trains_on_the_rest(
     assert meta["holdout_rows"] == int(settled * 0.2)
     assert meta["trained_on_rows"] == rows - meta["holdout_rows"]
     assert trained.model.thresholds_.honest_count <= meta["holdout_rows"]
+
+
+def test_an_ensemble_trained_by_train_model_scores_the_replay(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """``n_models`` reaches the model through ``train_model``; the stored ensemble is the one the
+    engine loads, and the replay's scores are its scores of the same features."""
+    world = simulate(WorldConfig(seed=4).resized(cards=300, days=30))
+    pq.write_table(world.transactions, tmp_path / "t.parquet")
+    pq.write_table(world.cards, tmp_path / "c.parquet")
+    history = History(workspace)
+    import_cards(history, tmp_path / "c.parquet", workspace.pan_key())
+    import_file(history, tmp_path / "t.parquet", workspace.pan_key())
+    as_of = datetime(2025, 11, 1, tzinfo=UTC)
+    trained = train_model(
+        workspace, None, as_of, as_of, as_of, n_estimators=5, num_leaves=7, n_models=3
+    )
+    meta = ModelRegistry.for_workspace(workspace).load(trained.version).meta
+    assert meta["num_trees"] == 15 and meta["params"]["n_models"] == 3
+    parts = engine_parts(workspace)
+    assert parts.model_version == trained.version
+    assert parts.scorer is not None and parts.scorer.model.n_models == 3
+    decisions = replay_workspace(workspace, as_of, None, parts)
+    table = history.table()
+    frame = feature_frame(table, history.cards())
+    X = np.column_stack([frame.column(f).to_numpy() for f in MODEL_FEATURES])
+    later = frame.column("timestamp").to_numpy() >= np.datetime64("2025-11-01")
+    assert 1000 < later.sum() == decisions.num_rows
+    expected = parts.scorer.score_batch(np.ascontiguousarray(X[later], dtype=np.float64))
+    np.testing.assert_array_equal(decisions.column("score").to_numpy(), expected)
