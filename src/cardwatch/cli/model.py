@@ -38,6 +38,9 @@ def train(
     ] = 0.003,
     trees: Annotated[int, typer.Option(help="Boosting rounds.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the trees.")] = 0,
+    models: Annotated[
+        int, typer.Option(help="Boosters averaged, each with its own seed (docs/model.md).")
+    ] = 1,
 ) -> None:
     """Train a gradient-boosted model on [from, to) with the labels known at --as-of."""
     ws = open_workspace(home)
@@ -64,6 +67,7 @@ def train(
             on_stage=stage,
             n_estimators=trees,
             seed=seed,
+            n_models=models,
             target_false_decline_rate=false_decline_rate,
             target_challenge_rate=challenge_rate,
         )
