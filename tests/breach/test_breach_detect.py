@@ -4,6 +4,7 @@ are not, and nothing after ``as_of`` is used."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -146,3 +147,50 @@ def test_concentration_finds_a_burst_among_regulars() -> None:
     c = concentrate(card, (day * DAY_US).astype(np.int64), first, traffic, 0, 90.0, 1.0, 3)
     assert c is not None and c.log_p < math.log(0.01)
     assert 55 * DAY_US <= c.start_us <= 62 * DAY_US and c.end_us >= 63 * DAY_US
+
+
+def _chain_and_loo(world, config: DetectConfig):
+    import math
+
+    import numpy as np
+
+    from cardwatch.breach.engine import duckdb_engine
+    from cardwatch.breach.evidence import gather
+    from cardwatch.breach.places import leave_one_out, score_places
+
+    ev = gather(duckdb_engine(world.table), AS_OF, config)
+    active = np.ones(len(ev.fraud_ids), bool)
+    chain = next(p for p in score_places(ev, config, active, 1, {}) if p.level == "chain")
+    return chain, leave_one_out(ev, config, chain, active, 1), math.log(config.alpha)
+
+
+def test_leave_one_out_keeps_a_breach_spread_over_a_name_groups_stores(breached_world) -> None:
+    chain, loo, alpha = _chain_and_loo(breached_world, DetectConfig())
+    assert chain.log_p <= alpha and chain.log_p < loo <= alpha  # weaker, still an alert
+    on = detect(breached_world.table, AS_OF, DetectConfig(name_group_leave_one_out=True))
+    assert on and on[0].key == "chain:BIGMART"
+
+
+def test_leave_one_out_drops_a_name_group_resting_on_one_store(world_factory: Callable) -> None:
+    one = world_factory(breach_stores=(2,), share_defrauded=0.6, chain_stores=3, seed=5)
+    chain, loo, alpha = _chain_and_loo(one, DetectConfig())
+    assert chain.log_p <= alpha < loo  # the name alone alerts, not without its breached store
+    on = detect(one.table, AS_OF, DetectConfig(name_group_leave_one_out=True))
+    assert [s.key for s in on] == ["store:BM2"]
+
+
+def test_leave_one_out_spares_real_chains(world_factory: Callable) -> None:
+    one = world_factory(breach_stores=(2,), share_defrauded=0.6, chain_stores=3, seed=5)
+    config = DetectConfig(name_group_leave_one_out=True, subset_min_stores=3)
+    import numpy as np
+
+    from cardwatch.breach.detect import _spread
+    from cardwatch.breach.engine import duckdb_engine
+    from cardwatch.breach.evidence import gather
+    from cardwatch.breach.places import score_places
+
+    ev = gather(duckdb_engine(one.table), AS_OF, config)
+    active = np.ones(len(ev.fraud_ids), bool)
+    chain = next(p for p in score_places(ev, config, active, 1, {}) if p.level == "chain")
+    assert _spread(ev, config, chain, [active])  # 3 stores is a real chain here: not tested
+    assert not _spread(ev, replace(config, subset_min_stores=4), chain, [active])

@@ -21,6 +21,7 @@ from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
 from cardwatch.breach.evidence import Evidence, gather
 from cardwatch.breach.places import (
     PlaceScore,
+    leave_one_out,
     prefetch,
     score_places,
     score_subsets,
@@ -66,7 +67,8 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     localised: list[dict] = [{} for _ in strata]  # windows found on the first round, per stratum
     for _ in range(config.max_alerts):
         best = next((p for p in _best_of(ev, config, strata, localised, taken)
-                     if _alerts(p, config) and (p.level, p.key) not in taken), None)  # fmt: skip
+                     if _alerts(p, config) and (p.level, p.key) not in taken
+                     and _spread(ev, config, p, strata)), None)  # fmt: skip
         if best is None:
             break
         chosen.append(best)
@@ -141,6 +143,21 @@ def _best_of(
             if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
                 best[(p.level, p.key)] = p
     return sorted(best.values(), key=lambda p: (p.log_p, p.level, p.key))
+
+
+def _spread(ev: Evidence, config: DetectConfig, p: PlaceScore, strata: list[np.ndarray]) -> bool:
+    """Whether a name group of a few stores still alerts without its strongest store
+    (``config.name_group_leave_one_out``); real chains and stores always pass.
+
+    Same-named independent shops share no tills: the group is one place only if its defrauded
+    cards beyond those of its strongest shop still single the name out; a leak at one shop is
+    that shop's alert. Tested in each stratum, the best kept (which can only be lenient).
+    """
+    if (not config.name_group_leave_one_out or p.level != "chain"
+            or ev.chain_stores.get(p.key, 0) >= config.subset_min_stores):  # fmt: skip
+        return True
+    alpha = math.log(config.alpha)
+    return any(leave_one_out(ev, config, p, s, len(strata)) <= alpha for s in strata)
 
 
 def _alerts(p: PlaceScore, config: DetectConfig) -> bool:
