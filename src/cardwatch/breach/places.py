@@ -205,17 +205,11 @@ def _subset_windows(
     if not windows:
         return []
     active = np.ones(len(ev.fraud_ids), bool) if active is None else active
-    kept = active[ev.card_fraud][ev.card]
-    out = []
-    for p in ev.candidates:
-        if p.level != "chain" or ev.chain_stores.get(p.key, 0) < config.subset_min_stores:
-            continue
-        if chains is not None and p.key not in chains:
-            continue
-        idx = p.idx[kept[p.idx]]
-        if len(np.unique(ev.card[idx])) >= config.min_fraud_cards:
-            out += [(p, idx, ws, we) for ws, we in windows]
-    return out
+    return [
+        (p, idx, ws, we)
+        for p, idx in _subset_chains(ev, config, active, chains)
+        for ws, we in windows
+    ]
 
 
 def _subset_scores(
