@@ -21,7 +21,7 @@ from cardwatch.runtime import (
 )
 from cardwatch.store.history import History
 from cardwatch.workspace import Workspace
-from cardwatch.world import WorldConfig, simulate
+from cardwatch.world import World, WorldConfig, simulate
 
 
 def _frame(days: list[int], fraud: list[int]) -> pa.Table:
@@ -43,15 +43,21 @@ def test_no_holdout_without_settled_honest_rows() -> None:
     assert _settled_holdout(frame, datetime(2025, 1, 10, tzinfo=UTC), 0.0) is None
 
 
-def test_train_model_sets_thresholds_on_settled_rows_and_trains_on_the_rest(
-    workspace: Workspace, tmp_path: Path
-) -> None:
-    world = simulate(WorldConfig(seed=3).resized(cards=400, days=40))
+def _import(world: World, workspace: Workspace, tmp_path: Path) -> History:
+    """The simulated world's cards and payments, imported as an issuer would."""
     pq.write_table(world.transactions, tmp_path / "t.parquet")
     pq.write_table(world.cards, tmp_path / "c.parquet")
     history = History(workspace)
     import_cards(history, tmp_path / "c.parquet", workspace.pan_key())
     import_file(history, tmp_path / "t.parquet", workspace.pan_key())
+    return history
+
+
+def test_train_model_sets_thresholds_on_settled_rows_and_trains_on_the_rest(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    world = simulate(WorldConfig(seed=3).resized(cards=400, days=40))
+    _import(world, workspace, tmp_path)
     ts = world.transactions.column("timestamp").to_numpy()
     as_of = datetime(2025, 11, 20, tzinfo=UTC)
     rows = int((ts < np.datetime64("2025-11-20")).sum())
@@ -72,11 +78,7 @@ def test_an_ensemble_trained_by_train_model_scores_the_replay(
     """``n_models`` reaches the model through ``train_model``; the stored ensemble is the one the
     engine loads, and the replay's scores are its scores of the same features."""
     world = simulate(WorldConfig(seed=4).resized(cards=300, days=30))
-    pq.write_table(world.transactions, tmp_path / "t.parquet")
-    pq.write_table(world.cards, tmp_path / "c.parquet")
-    history = History(workspace)
-    import_cards(history, tmp_path / "c.parquet", workspace.pan_key())
-    import_file(history, tmp_path / "t.parquet", workspace.pan_key())
+    history = _import(world, workspace, tmp_path)
     as_of = datetime(2025, 11, 1, tzinfo=UTC)
     trained = train_model(
         workspace, None, as_of, as_of, as_of, n_estimators=5, num_leaves=7, n_models=3
