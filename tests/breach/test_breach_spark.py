@@ -72,18 +72,3 @@ def test_spark_subset_scan_like_duckdb(spark, world_factory: Callable) -> None:
     found = detect_with(SparkEngine(spark, history, exact=True), AS_OF, config)
     assert duck and duck[0].key == "chain:BIGMART"
     _same(found, duck)
-
-
-def test_spark_joint_subset_scan_like_duckdb(spark, world_factory: Callable) -> None:
-    """The joint null over windows (``subset_joint``): the customers per store and bins come
-    from a query of their own, and the same draws give the same p-value on both engines."""
-    from cardwatch.breach.spark import SparkEngine
-
-    table = world_factory(cards=1500, chain_stores=24, breach_stores=(0, 5, 11, 17),
-                          share_defrauded=0.15, background_frauds=40, seed=4).table  # fmt: skip
-    config = DetectConfig(subset_scan=True, subset_joint=True)
-    history = spark.createDataFrame(table)  # type: ignore[attr-defined]
-    duck = detect_with(duckdb_engine(table, exact=True), AS_OF, config)
-    found = detect_with(SparkEngine(spark, history, exact=True), AS_OF, config)
-    assert duck and duck[0].key == "chain:BIGMART"
-    _same(found, duck)

@@ -14,8 +14,8 @@ from cardwatch.breach import DetectConfig, detect
 from cardwatch.breach.detect import detect_with
 from cardwatch.breach.engine import duckdb_engine
 from cardwatch.breach.evidence import gather
-from cardwatch.breach.places import score_subsets, score_subsets_joint, subset_bins, subset_windows
-from cardwatch.breach.subset import JointNull, joint_p, scan_scores, subset_scan
+from cardwatch.breach.places import score_subsets, subset_windows
+from cardwatch.breach.subset import scan_scores, subset_scan
 
 AS_OF = datetime(2013, 12, 31, tzinfo=UTC)
 SUBSET = DetectConfig(subset_scan=True)
@@ -110,93 +110,3 @@ def test_subset_alert_needs_subset_min_cards(world_factory: Callable) -> None:
                           share_defrauded=0.15, background_frauds=40, seed=4)  # fmt: skip
     strict = DetectConfig(subset_scan=True, subset_min_cards=50)
     assert detect(world.table, AS_OF, strict) == []
-
-
-# The joint null over windows and strata (config.subset_joint).
-
-JOINT = DetectConfig(subset_scan=True, subset_joint=True)
-
-
-def _null(windows: int, stores: int = 30, seed: int = 2) -> JointNull:
-    """A chain of ``stores`` stores, each with a few groups of customers, over ``windows``
-    copies of one window, one stratum, every defrauded card counted."""
-    rng = np.random.default_rng(seed)
-    store = np.repeat(np.arange(stores), 3)
-    cards = rng.integers(50, 300, len(store))
-    visits = np.ones((len(store), windows), bool)
-    return JointNull(store, cards, visits, np.ones((1, windows), bool), np.arange(windows), 0.003)
-
-
-def test_joint_p_pays_nothing_for_a_repeated_window() -> None:
-    """Two tests of the same window and stratum are one test: the joint p-value is the single
-    test's (Bonferroni would double it)."""
-    one, two = _null(1), _null(2)
-    b1 = one.customers(30) * one.rates()[:, None]
-    b2 = two.customers(30) * two.rates()[:, None]
-    k = np.zeros(30)
-    k[:5] = np.ceil(b1[0, :5] * 3)  # three times what the first five stores expect
-    score = float(scan_scores(k, b1[0])[0])
-    assert joint_p(score, b1, one) == joint_p(score, b2, two)
-    assert joint_p(score, b1, one)[0] < math.log(0.01)
-
-
-def test_joint_p_is_calibrated_on_its_null() -> None:
-    """Counts drawn card by card (every customer defrauded with the chance ``rho``, then counted
-    in the windows it paid in, of two overlapping ones): the p-value of the maximum over both
-    windows is below 5 % about 5 % of the time."""
-    rng = np.random.default_rng(17)
-    p_values = []
-    for _ in range(200):
-        stores = int(rng.integers(16, 40))
-        store = np.repeat(np.arange(stores), 3)  # groups: first window only, both, second only
-        cards = rng.integers(20, 200, len(store))
-        visits = np.tile(np.array([[True, False], [True, True], [False, True]]), (stores, 1))
-        rho = float(rng.uniform(0.001, 0.01))
-        null = JointNull(store, cards, visits, np.ones((1, 2), bool), np.arange(2), rho)
-        hit = rng.binomial(cards, rho)
-        k = np.zeros((2, stores))
-        for w in range(2):
-            np.add.at(k[w], store[visits[:, w]], hit[visits[:, w]])
-        b = null.customers(stores) * null.rates()[:, None]
-        score = float(scan_scores(k, b)[0].max())
-        p_values.append(math.exp(joint_p(score, b, null)[0]))
-    p_values = np.array(p_values)
-    assert np.mean(p_values <= 0.05) <= 0.09
-    assert np.mean(p_values <= 0.01) <= 0.03
-
-
-def test_store_masks_count_each_windows_customers(world_factory: Callable) -> None:
-    """The customers per store and bins, summed over the bins of a window, are the exact
-    customers per store of that window (no payment falls on a window's bound here)."""
-    world = world_factory(cards=1500, chain_stores=24, breach_stores=(0, 5, 11, 17),
-                          share_defrauded=0.15, background_frauds=40, seed=4)  # fmt: skip
-    ev = gather(duckdb_engine(world.table, exact=True), AS_OF, JOINT)
-    assert ev is not None
-    windows = subset_windows(ev, JOINT)
-    origin, width, bins = subset_bins(windows)
-    assert bins == 8 and len(windows) == 10
-    t = ev.store_masks(["BIGMART"], origin, width, bins)["BIGMART"]
-    stores = np.array(t.column("merchant_id").to_pylist())
-    masks = np.array(t.column("mask").to_pylist())
-    cards = np.array(t.column("cards").to_pylist())
-    for (ws, we), exact in zip(windows, ev.store_exposed([("BIGMART", *w) for w in windows]),
-                               strict=True):  # fmt: skip
-        bits = sum(1 << b for b in range((ws - origin) // width, (we - origin) // width))
-        meets = (masks & bits) != 0
-        got = {s: int(cards[meets & (stores == s)].sum()) for s in set(stores[meets])}
-        assert got == exact
-
-
-def test_joint_detect_finds_a_breach_of_a_few_of_a_chains_stores(world_factory: Callable) -> None:
-    world = world_factory(cards=1500, chain_stores=24, breach_stores=(0, 5, 11, 17),
-                          share_defrauded=0.15, background_frauds=40, seed=4)  # fmt: skip
-    found = detect(world.table, AS_OF, JOINT)
-    assert found and found[0].merchant_id == "BIGMART" and found[0].level == "chain"
-    assert set(found[0].merchant_ids) <= set(world.breach_stores)
-    quiet = world_factory(cards=1500, chain_stores=24, breach_stores=(), background_frauds=40,
-                          seed=4)  # fmt: skip
-    assert detect(quiet.table, AS_OF, JOINT) == []
-    ev = gather(duckdb_engine(quiet.table), AS_OF, JOINT)
-    assert ev is not None
-    strata = [np.ones(len(ev.fraud_ids), bool)]
-    assert all(p.log_p > math.log(JOINT.alpha) for p in score_subsets_joint(ev, JOINT, strata))

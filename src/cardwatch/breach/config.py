@@ -71,13 +71,6 @@ class DetectConfig:
     does (recall over the goal-size worlds at <= 2 %: 75 % -> 88 %, no new false alert in the
     breach-free worlds); in a decoy world it named a chain from three cards of a skimmer's town
     before the breach's first fraud, which ``subset_min_cards`` now keeps out.
-    ``subset_joint``: one Monte-Carlo p-value per chain for all its windows and strata at once
-    (:func:`cardwatch.breach.places.score_subsets_joint`: the maximum over them of the best
-    subset's score, each customer drawn once for every window), instead of one per window and
-    stratum with a Bonferroni factor each. Sound, but off: in the worlds it was meant for it
-    was no stronger — the maximum of the raw scores is carried by the tests with the smallest
-    expectations, whose null tails are the heaviest — and the evidence there fell short of an
-    alert by more than any correction over windows could give back (docs/breach.md).
     ``name_group_leave_one_out``: a name group of fewer than ``subset_min_stores`` stores
     (same-named independent shops, not a chain sharing tills) alerts as one place only if its
     evidence still alerts without its strongest store — the defrauded cards that paid at the
@@ -117,5 +110,4 @@ class DetectConfig:
     subset_days: tuple[float, ...] = (14.0, 28.0)
     subset_reach_days: float = 56.0
     subset_draws: int = 200_000
-    subset_joint: bool = False
     name_group_leave_one_out: bool = False

@@ -19,14 +19,7 @@ from cardwatch.breach import queries
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
 from cardwatch.breach.evidence import Evidence, gather
-from cardwatch.breach.places import (
-    PlaceScore,
-    leave_one_out,
-    prefetch,
-    score_places,
-    score_subsets,
-    score_subsets_joint,
-)
+from cardwatch.breach.places import PlaceScore, leave_one_out, prefetch, score_places, score_subsets
 from cardwatch.breach.stats import expected_unseen
 from cardwatch.breach.suspect import Suspect, from_us
 
@@ -134,14 +127,10 @@ def _best_of(
         alpha = math.log(config.alpha)
         quiet = {c for c in ev.chains if ("chain", c) not in (taken or set())
                  and not (("chain", c) in best and best[("chain", c)].log_p <= alpha)}  # fmt: skip
-        if config.subset_joint:
-            found = score_subsets_joint(ev, config, strata, quiet)
-        else:
-            found = [p for active in strata
-                     for p in score_subsets(ev, config, active, len(strata), quiet)]  # fmt: skip
-        for p in found:
-            if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
-                best[(p.level, p.key)] = p
+        for active in strata:
+            for p in score_subsets(ev, config, active, len(strata), quiet):
+                if (p.level, p.key) not in best or p.log_p < best[(p.level, p.key)].log_p:
+                    best[(p.level, p.key)] = p
     return sorted(best.values(), key=lambda p: (p.log_p, p.level, p.key))
 
 

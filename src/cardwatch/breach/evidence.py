@@ -70,7 +70,6 @@ class Evidence:
     tested: dict[str, int]  # places tested per level
     exact: dict[tuple[str, str, int, int], int] = field(default_factory=dict)
     per_store: dict[tuple[str, int, int], dict[str, int]] = field(default_factory=dict)
-    masks: dict[tuple[str, int, int, int], pa.Table] = field(default_factory=dict)
 
     def exposed(self, windows: list[tuple[Candidate, int, int]]) -> list[int]:
         """Exact distinct cards that paid at each (place, start, end), counted by the engine
@@ -112,26 +111,6 @@ class Evidence:
             for r in got:
                 self.per_store[todo[r["wid"]]][str(r["merchant_id"])] = int(r["cards"])
         return [self.per_store[w] for w in windows]
-
-    def store_masks(self, keys: list[str], origin_us: int, width_us: int,
-                    bins: int) -> dict[str, pa.Table]:  # fmt: skip
-        """Each chain's customers per store and bins paid in (``queries.window_store_masks_sql``),
-        sorted by store and mask, in one pass for all the chains asked, remembered across the
-        explaining-away rounds."""
-        todo = sorted({k for k in keys if (k, origin_us, width_us, bins) not in self.masks})
-        if todo:
-            e = self.engine
-            e.register("cw_subset_keys", pa.table({"key": pa.array(todo, pa.string())}))
-            got = e.query(queries.window_store_masks_sql(e, self.start, self.as_of, origin_us,
-                                                         width_us, bins))  # fmt: skip
-            got = got.select(["key", "merchant_id", "mask", "cards"]).cast(pa.schema([
-                ("key", pa.string()), ("merchant_id", pa.string()), ("mask", pa.int64()),
-                ("cards", pa.int64())]))  # fmt: skip
-            got = got.sort_by([("key", "ascending"), ("merchant_id", "ascending"),
-                               ("mask", "ascending")])  # fmt: skip
-            for k in todo:
-                self.masks[(k, origin_us, width_us, bins)] = got.filter(pc.equal(got["key"], k))
-        return {k: self.masks[(k, origin_us, width_us, bins)] for k in keys}
 
 
 def _col(t: pa.Table, name: str) -> np.ndarray:

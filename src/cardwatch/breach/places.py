@@ -24,7 +24,7 @@ from cardwatch.breach.concentration import Concentration, concentrate
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.evidence import Candidate, Evidence
 from cardwatch.breach.stats import DAY_US, Window, localise_window, log_p_windows
-from cardwatch.breach.subset import JointNull, joint_p, scan_scores, subset_scan
+from cardwatch.breach.subset import scan_scores, subset_scan
 
 __all__ = [
     "PlaceScore",
@@ -33,8 +33,6 @@ __all__ = [
     "prefetch",
     "score_places",
     "score_subsets",
-    "score_subsets_joint",
-    "subset_bins",
     "subset_windows",
 ]
 
@@ -162,23 +160,6 @@ def subset_windows(ev: Evidence, config: DetectConfig) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def subset_bins(windows: list[tuple[int, int]]) -> tuple[int, int, int]:
-    """The time bins every subset window is a run of: the first window's start, the bins'
-    length (the greatest common divisor of the windows' bounds from there) and how many.
-
-    >>> day = 86_400_000_000
-    >>> subset_bins([(0, 14 * day), (7 * day, 21 * day), (0, 28 * day)])
-    (0, 604800000000, 4)
-    """
-    origin = min(ws for ws, _ in windows)
-    end = max(we for _, we in windows)
-    width = 0
-    for ws, we in windows:
-        width = math.gcd(width, ws - origin, we - origin)
-    width = max(width, 1)
-    return origin, width, -(-(end - origin) // width)
-
-
 def _subset_chains(
     ev: Evidence, config: DetectConfig, active: np.ndarray, chains: set[str] | None
 ) -> list[tuple[Candidate, np.ndarray]]:
@@ -281,14 +262,6 @@ def prefetch(
         wanted += [(p, ws, we) for p, _, ws, we, _, _ in _windows(ev, config, active, cache)[0]]
     if wanted:
         ev.exposed(wanted)
-    if config.subset_joint:
-        windows = subset_windows(ev, config)
-        if windows:
-            union = np.logical_or.reduce(strata)
-            keys = [p.key for p, _ in _subset_chains(ev, config, union, None)]
-            if keys:
-                ev.store_masks(keys, *subset_bins(windows))
-        return
     subsets = [(p.key, ws, we)
                for a in strata for p, _, ws, we in _subset_windows(ev, config, a)]  # fmt: skip
     if subsets:
@@ -391,109 +364,6 @@ def score_subsets(
     tested = sum(ev.tested.values())
     out = [_place_score(ev, config, tested, *b) for b in best.values()]
     return sorted(out, key=lambda s: (s.log_p, s.level, s.key))
-
-
-def score_subsets_joint(
-    ev: Evidence,
-    config: DetectConfig,
-    strata: list[np.ndarray],
-    chains: set[str] | None = None,
-) -> list[PlaceScore]:
-    """:func:`score_subsets` with one p-value per chain for the whole family of windows and
-    strata: that of the maximum, over them, of the best subset's score, under a null that draws
-    each customer of the chain once (:func:`cardwatch.breach.subset.joint_p`). The chain then
-    pays for the three levels and the chains only, not for each window and stratum.
-
-    A window's customers are those who paid in its bins (``subset_bins``; half-open, the last
-    one closed at ``as_of``). The subset reported is the best-scoring one among those with at
-    least ``subset_min_cards`` defrauded cards, and its p-value is that of the family's maximum
-    reaching *its* score: when a higher score came from fewer cards, the p-value is larger than
-    the maximum's own, never smaller.
-    """
-    windows = subset_windows(ev, config)
-    if not windows or not strata:
-        return []
-    origin, width, n_bins = subset_bins(windows)
-    union = np.logical_or.reduce(strata)
-    todo = _subset_chains(ev, config, union, chains)
-    if not todo:
-        return []
-    masks = ev.store_masks([p.key for p, _ in todo], origin, width, n_bins)
-    w_start = np.array([ws for ws, _ in windows], dtype=np.int64)
-    w_bits = np.array([sum(1 << b for b in range((ws - origin) // width, -((origin - we) // width)))
-                       for ws, we in windows], dtype=np.int64)  # fmt: skip
-    spans = np.array([we - ws for ws, we in windows])
-    n_w, n_t = len(windows), len(strata)
-    test_window = np.tile(np.arange(n_w), n_t)  # test j: window j % W, stratum j // W
-    test_stratum = np.repeat(np.arange(n_t), n_w)
-    # Profiles of the defrauded cards a customer may be given: first fraud, strata.
-    first_ws = int(w_start.min())
-    eligible = union & (ev.fraud_first > first_ws)
-    member = np.stack([s[eligible] for s in strata], 1)  # [P, T]
-    prof_first = ev.fraud_first[eligible]
-    order = np.lexsort([*(member[:, t] for t in range(n_t)), prof_first])
-    member, prof_first = member[order], prof_first[order]
-    counted = (prof_first[:, None] > w_start[test_window][None, :]) & member[:, test_stratum]
-    rho = min(len(prof_first) * ev.ratio / max(ev.population, 1), 1.0)
-    fix = correction("subset", ev.tested, config.split_alpha, 1)
-    target = math.log(config.alpha) - fix
-    need = max(config.subset_min_cards, config.min_fraud_cards)
-    vbin = np.minimum((ev.ts - origin) // width, n_bins - 1)
-    best: list[PlaceScore] = []
-    for p, idx in todo:
-        t = masks[p.key]
-        if t.num_rows == 0 or not len(prof_first):
-            continue
-        names, store = np.unique(_col_str(t, "merchant_id"), return_inverse=True)
-        mask = t.column("mask").to_numpy()
-        cards = t.column("cards").to_numpy().astype(np.int64)
-        null = JointNull(store=store, cards=cards, visits=(mask[:, None] & w_bits[None, :]) != 0,
-                         counted=counted, test_window=test_window, rho=rho)  # fmt: skip
-        n = null.customers(len(names))  # [J, S]
-        rows = idx[ev.ts[idx] >= origin]
-        of = np.searchsorted(names, ev.store_ids[ev.store[rows]])
-        ok = (of < len(names)) & (names[np.minimum(of, len(names) - 1)]
-                                  == ev.store_ids[ev.store[rows]])  # fmt: skip
-        rows, of = rows[ok], of[ok]
-        k = np.zeros((len(test_window), len(names)))
-        who: list[tuple[np.ndarray, np.ndarray]] = []
-        for j in range(len(test_window)):
-            w, st = test_window[j], test_stratum[j]
-            inside = ((w_bits[w] >> vbin[rows]) & 1).astype(bool)
-            inside &= ev.first[ev.card[rows]] > w_start[w]
-            inside &= strata[st][ev.card_fraud[ev.card[rows]]]
-            pairs = np.unique(np.stack([of[inside], ev.card[rows][inside]]), axis=1)
-            k[j] = np.bincount(pairs[0], minlength=len(names))
-            who.append((of[inside], ev.card[rows][inside]))
-        b = np.maximum(n, k) * null.rates()[:, None]
-        scores, sizes, orders = scan_scores(k, b)
-        pick = None
-        # The strongest test first (the shorter window on a tie) whose subset has cards enough.
-        for j in np.lexsort((spans[test_window], -scores)):
-            if scores[j] <= 0:
-                break
-            chosen = orders[j][: int(sizes[j])]
-            if len(np.unique(who[j][1][np.isin(who[j][0], chosen)])) >= need:
-                pick = j
-                break
-        if pick is None:
-            continue
-        log_p, _ = joint_p(float(scores[pick]), b, null, config.subset_draws, target=target)
-        chosen = orders[pick][: int(sizes[pick])]
-        ws, we = windows[test_window[pick]]
-        sel = np.isin(who[pick][0], chosen)
-        cards_n = len(np.unique(who[pick][1][sel]))
-        chosen_ids = names[chosen]
-        in_stores = idx[np.isin(ev.store_ids[ev.store[idx]], chosen_ids)]
-        in_stores = in_stores[strata[test_stratum[pick]][ev.card_fraud[ev.card[in_stores]]]]
-        best.append(_place_score(ev, config, sum(ev.tested.values()), log_p + fix, p, in_stores,
-                                 ws, we, cards_n, int(n[pick][chosen].sum()),
-                                 float(b[pick][chosen].sum())))  # fmt: skip
-    return sorted(best, key=lambda s: (s.log_p, s.level, s.key))
-
-
-def _col_str(t, name: str) -> np.ndarray:
-    return np.asarray(t.column(name).to_pylist(), dtype=str)
 
 
 def _place_score(

@@ -7,7 +7,7 @@ when it was reported by ``as_of``.
 
 Tables registered by the caller (small): ``cw_fraud_cards(card_id, first_fraud_us)``,
 ``cw_places(merchant_id)``, ``cw_names(merchant_name)``,
-``cw_keys(key)``, ``cw_windows(wid, key, ws_us, we_us)``, ``cw_subset_keys(key)``.
+``cw_keys(key)``, ``cw_windows(wid, key, ws_us, we_us)``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ __all__ = [
     "store_cards_sql",
     "window_cards_sql",
     "window_store_cards_sql",
-    "window_store_masks_sql",
 ]
 
 
@@ -135,32 +134,6 @@ def window_store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
         FROM transactions t JOIN cw_windows w ON t.merchant_name = w.key
         WHERE {_span(e, start, as_of, "t.")} AND {ts_us} >= w.ws_us AND {ts_us} <= w.we_us
         GROUP BY w.wid, t.merchant_id
-    """
-
-
-def window_store_masks_sql(
-    e: Engine, start: datetime, as_of: datetime, origin_us: int, width_us: int, bins: int
-) -> str:
-    """The customers of each store of the chains in ``cw_subset_keys``, grouped by the time bins
-    (``width_us`` long from ``origin_us``; the last one runs to ``as_of``) in which they paid
-    there: ``mask`` has bit ``b`` set for bin ``b``, ``cards`` counts the distinct cards with that
-    mask. Every window of the subset scan is a run of bins, so its customers per store are the
-    sum over the masks that meet it, and the joint null of the scan draws each card once for all
-    the windows (:class:`cardwatch.breach.subset.JointNull`)."""
-    ts_us = e.epoch_us("t.timestamp")
-    bin_ = f"least(CAST(floor(({ts_us} - {origin_us}) / {width_us}) AS BIGINT), {bins - 1})"
-    return f"""
-        WITH v AS (
-            SELECT DISTINCT t.merchant_name AS key, t.merchant_id AS merchant_id,
-                   t.card_id AS card_id, {bin_} AS bin
-            FROM transactions t
-            WHERE {_span(e, start, as_of, "t.")} AND {ts_us} >= {origin_us}
-              AND t.merchant_name IN (SELECT key FROM cw_subset_keys)
-        ), m AS (
-            SELECT key, merchant_id, card_id, sum(CAST(pow(2, bin) AS BIGINT)) AS mask
-            FROM v GROUP BY key, merchant_id, card_id
-        )
-        SELECT key, merchant_id, mask, count(*) AS cards FROM m GROUP BY key, merchant_id, mask
     """
 
 
