@@ -92,7 +92,7 @@ def test_save_refuses_a_typo_and_stores_nothing(workspace: Workspace, tmp_path: 
 def test_backtest_prints_json_side_by_side(workspace: Workspace, tmp_path: Path) -> None:
     _history(workspace)
     home = str(workspace.home)
-    RuleStore(workspace).save(RuleSet((), {}, "empty"))  # the default set needs a model score
+    RuleStore(workspace).save(RuleSet((), {}, "empty"), allow_empty=True)  # default needs a score
     path = tmp_path / "c.toml"
     path.write_text(CANDIDATE)
     code, output = _run("rules", "backtest", str(path), "--json", "--home", home)
@@ -125,3 +125,50 @@ def test_backtest_without_a_model_explains_why_score_rules_cannot_run(
     path.write_text(CANDIDATE)
     code, output = _run("rules", "backtest", str(path), "--home", str(workspace.home))
     assert code == 1 and "no model" in output and "'score'" in output
+
+
+def test_save_refuses_an_empty_set_unless_told_and_then_warns(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    home = str(workspace.home)
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    code, output = _run("rules", "save", str(path), "--home", home)
+    assert code == 1 and "no rules" in output and "--allow-empty" in output
+    assert RuleStore(workspace).versions() == []
+    code, output = _run("rules", "save", str(path), "--allow-empty", "--home", home)
+    assert code == 0, output
+    output = " ".join(output.split())  # rich wraps long messages
+    assert "0 live" in output and "the default set had 8 (8 fewer)" in output
+    assert RuleStore(workspace).current_version() == 1
+
+
+def test_save_refuses_a_set_whose_rules_are_all_shadow(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "shadow.toml"
+    path.write_text(
+        CANDIDATE.replace(
+            'description = "Large payment abroad."',
+            'description = "Large payment abroad."\nmode = "shadow"',
+        )
+    )
+    code, output = _run("rules", "save", str(path), "--home", str(workspace.home))
+    assert code == 1 and "shadow" in output
+    assert RuleStore(workspace).versions() == []
+
+
+@pytest.mark.parametrize("command", ["save", "backtest"])
+def test_a_file_that_is_not_utf8_or_missing_is_a_clean_error(
+    workspace: Workspace, tmp_path: Path, command: str
+) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(CANDIDATE.replace("Large", "Tr\u00e8s large").encode("latin-1"))
+    result = runner.invoke(app, ["rules", command, str(path), "--home", str(workspace.home)])
+    assert result.exit_code == 1 and not isinstance(result.exception, UnicodeDecodeError)
+    offset = CANDIDATE.index("Large") + 2
+    output = " ".join(result.output.split())  # rich wraps long messages
+    assert "latin1.toml" in output and f"not UTF-8 text at byte {offset}" in output
+    missing = tmp_path / "nowhere.toml"
+    code, output = _run("rules", command, str(missing), "--home", str(workspace.home))
+    assert code == 1 and "cannot read" in output and "nowhere.toml" in output

@@ -133,10 +133,10 @@ def test_saving_never_overwrites(workspace: Workspace) -> None:
 def test_a_pointer_pins_an_older_version(workspace: Workspace) -> None:
     store = RuleStore(workspace)
     store.save(loads_ruleset(SAMPLE))
-    store.save(RuleSet((), {}, "empty"))
+    store.save(RuleSet((), {}, "empty"), allow_empty=True)
     store.pin(1)
     assert store.current_version() == 1 and len(store.current().rules) == 2
-    store.save(RuleSet((), {}, "newer"))
+    store.save(RuleSet((), {}, "newer"), allow_empty=True)
     assert store.current_version() == 1  # still pinned
     store.pin(None)
     assert store.current_version() == 3
@@ -158,3 +158,31 @@ def test_load_ruleset_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "r.toml"
     path.write_text(SAMPLE)
     assert load_ruleset(path) == loads_ruleset(SAMPLE)
+
+
+def test_the_store_refuses_a_set_that_would_decide_nothing(workspace: Workspace) -> None:
+    """Saving puts the set in force: an empty (or all-shadow) set would silently stop every
+    rule, so it takes an explicit ``allow_empty``."""
+    store = RuleStore(workspace)
+    with pytest.raises(RuleDefinitionError, match="no rules"):
+        store.save(RuleSet((), {}, "empty"))
+    shadow = RuleSet((Rule.parse("s", "review if score > 0.9", "Watch.", "shadow"),))
+    with pytest.raises(RuleDefinitionError, match="shadow"):
+        store.save(shadow)
+    assert store.versions() == []
+    assert store.save(shadow, allow_empty=True) == 1
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_bytes(b'description = "caf\xe9"\n')
+    with pytest.raises(RuleDefinitionError, match="not UTF-8 text at byte 18"):
+        load_ruleset(path)
+
+
+def test_a_stored_version_that_is_not_utf8_names_its_file(workspace: Workspace) -> None:
+    store = RuleStore(workspace)
+    workspace.rules_dir.mkdir(parents=True, exist_ok=True)
+    (workspace.rules_dir / "v0001.toml").write_bytes(b"\xff")
+    with pytest.raises(RuleDefinitionError, match=r"v0001\.toml: not UTF-8 text at byte 0"):
+        store.current()

@@ -99,21 +99,46 @@ def show_rules(
 @rules_app.command("save")
 def save_rules(
     file: Annotated[Path, typer.Argument(help="A rule-set TOML file.")],
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty", help="Save even a set with no live rule (it stops every rule)."
+        ),
+    ] = False,
     home: Home = None,
 ) -> None:
     """Check a rule set against the engine's attributes and store it as a new version."""
     store = RuleStore(open_workspace(home))
     rs = _read(file)
     try:
-        version = store.save(rs)
+        before = store.current()
+        before_version = before.version
+        before_live: int | None = sum(r.live for r in before.rules)
+    except CardwatchError:  # a broken version in force must not prevent saving a fix
+        before_version, before_live = None, None
+    try:
+        version = store.save(rs, allow_empty=allow_empty)
     except CardwatchError as e:
         raise _fail(f"{file}: {e}") from None
-    console.print(f"saved {file.name} as rule set v{version} ({len(rs.rules)} rules)")
+    live = sum(r.live for r in rs.rules)
+    console.print(f"saved {file.name} as rule set v{version} ({len(rs.rules)} rules, {live} live)")
     pinned = store.pinned()
     if pinned is not None:
         console.print(
             f"[yellow]note[/]: v{pinned} stays in force (pinned); `cardwatch rules pin --latest`"
             " to follow the newest version"
+        )
+    elif before_live is not None and live < before_live:
+        # Said loudly: fewer live rules is fewer payments protected from now on.
+        was = "the default set" if before_version is None else f"v{before_version}"
+        back = (
+            ""
+            if before_version is None
+            else f"; `cardwatch rules pin {before_version}` puts it back"
+        )
+        console.print(
+            f"[bold yellow]warning[/]: v{version} is now in force with {live} live rules;"
+            f" {was} had {before_live} ({before_live - live} fewer){back}"
         )
 
 

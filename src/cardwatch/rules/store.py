@@ -77,16 +77,31 @@ class RuleStore:
         path = self._path(version)
         if not path.exists():
             raise NotFoundError(f"rule set version {version} is not in {self.dir}")
-        loaded = load_ruleset(path)
+        try:
+            loaded = load_ruleset(path)
+        except RuleDefinitionError as e:
+            raise RuleDefinitionError(f"{path}: {e}") from None
         return RuleSet(loaded.rules, loaded.lists, loaded.description, version)
 
-    def save(self, ruleset: RuleSet) -> int:
+    def save(self, ruleset: RuleSet, *, allow_empty: bool = False) -> int:
         """Check ``ruleset`` against the known attributes and store it as a new version.
+
+        A set with no live rule is refused unless ``allow_empty``: the new version goes into
+        force at once, and an empty file (or one whose rules are all in shadow) would silently
+        stop every rule that protects the cardholders today.
 
         Returns the new version number. Never overwrites: a concurrent save that took the
         number first makes this one take the next.
         """
         compile_ruleset(ruleset, self.known)
+        if not allow_empty and not any(r.live for r in ruleset.rules):
+            what = (
+                f"all {len(ruleset.rules)} of its rules are shadow" if ruleset.rules else "no rules"
+            )
+            raise RuleDefinitionError(
+                f"the rule set has {what}: in force it would decide nothing and stop every rule"
+                " in force now; save it with --allow-empty if that is what you mean"
+            )
         self.dir.mkdir(parents=True, exist_ok=True)
         version = (self.versions() or [0])[-1] + 1
         while True:

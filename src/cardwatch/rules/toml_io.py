@@ -26,7 +26,14 @@ from typing import Any
 from cardwatch.rules.errors import RuleDefinitionError
 from cardwatch.rules.ruleset import Rule, RuleSet
 
-__all__ = ["default_ruleset", "dumps_ruleset", "load_ruleset", "loads_ruleset", "toml_string"]
+__all__ = [
+    "decode_utf8",
+    "default_ruleset",
+    "dumps_ruleset",
+    "load_ruleset",
+    "loads_ruleset",
+    "toml_string",
+]
 
 _RULE_KEYS = {"id", "rule", "description", "mode"}
 _TOP_KEYS = {"description", "version", "lists", "rules"}
@@ -126,9 +133,30 @@ def loads_ruleset(text: str) -> RuleSet:
     )
 
 
+def decode_utf8(data: bytes) -> str:
+    """``data`` as text, or a :class:`RuleDefinitionError` naming the first byte that is not
+    UTF-8: a file saved in Latin-1 or a binary file given by mistake must be refused with a
+    message an analyst can act on, not a ``UnicodeDecodeError`` traceback.
+
+    >>> decode_utf8("amount > 5".encode())
+    'amount > 5'
+    >>> decode_utf8(b"caf\xe9")
+    Traceback (most recent call last):
+    ...
+    cardwatch.rules.errors.RuleDefinitionError: not UTF-8 text at byte 3 (0xe9, counting from 0)
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RuleDefinitionError(
+            f"not UTF-8 text at byte {e.start} (0x{data[e.start]:02x}, counting from 0)"
+        ) from None
+
+
 def load_ruleset(path: str | Path) -> RuleSet:
-    """Read a rule set file."""
-    return loads_ruleset(Path(path).read_text(encoding="utf-8"))
+    """Read a rule set file (``OSError`` if it cannot be read, :class:`RuleDefinitionError` if
+    it is not UTF-8 or not a valid rule set)."""
+    return loads_ruleset(decode_utf8(Path(path).read_bytes()))
 
 
 def default_ruleset() -> RuleSet:
