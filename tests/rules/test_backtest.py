@@ -82,3 +82,21 @@ def test_lengths_must_agree() -> None:
         backtest(COLUMNS, LABELS[:3], AMOUNTS, CARDS, CANDIDATE, BASELINE)
     with pytest.raises(ValueError):
         backtest(COLUMNS, LABELS[:3], AMOUNTS[:3], CARDS[:3], CANDIDATE, BASELINE)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('decline if score == "high"', "compares a number with a string"),
+        ("decline if cnp", "not a condition"),
+        ("decline if mcc > 5000", "needs numbers"),
+    ],
+)
+def test_a_candidate_that_would_silently_misfire_is_refused_before_counting(
+    text: str, problem: str
+) -> None:
+    """Checked against the columns' kinds, not their names alone: a number column compared with
+    a string never fires, a bare value fires on every non-zero row."""
+    columns = {**COLUMNS, "mcc": np.array(["5411"] * 6, dtype=object)}
+    with pytest.raises(RuleDefinitionError, match=problem):
+        backtest(columns, LABELS, AMOUNTS, CARDS, _set(("r", text, "live")), BASELINE)

@@ -172,3 +172,18 @@ def test_a_file_that_is_not_utf8_or_missing_is_a_clean_error(
     missing = tmp_path / "nowhere.toml"
     code, output = _run("rules", command, str(missing), "--home", str(workspace.home))
     assert code == 1 and "cannot read" in output and "nowhere.toml" in output
+
+
+@pytest.mark.parametrize("command", ["save", "backtest"])
+def test_a_bare_value_rule_is_refused_naming_file_rule_and_column(
+    workspace: Workspace, tmp_path: Path, command: str
+) -> None:
+    path = tmp_path / "bare.toml"
+    path.write_text(
+        CANDIDATE.replace("amount > 500 and merchant_country != home_country", "amount")
+    )
+    code, output = _run("rules", command, str(path), "--home", str(workspace.home))
+    flat = " ".join(output.split())
+    assert code == 1 and "bare.toml: rule 'big_abroad': a number is not a condition" in flat
+    assert "at column 12:" in flat and "decline if amount ^" in flat
+    assert RuleStore(workspace).versions() == []

@@ -115,6 +115,41 @@ def test_a_set_that_cannot_be_trusted_is_refused_at_compile_time(text: str, prob
     assert e.value.rule_id == "r1"
 
 
+@pytest.mark.parametrize(
+    ("text", "problem", "column"),
+    [
+        ("amount", "a number is not a condition", 12),
+        ("true", "a number is not a condition", 12),
+        ("score > 0.5 and exposed", "a number is not a condition", 28),
+        ("not  (amount * 2)", "a number is not a condition", 18),
+        ("score > 0.5 or channel", "a string is not a condition", 27),
+        ('amount == "abc"', "'==' compares a number with a string", 19),
+        ("score > merchant_country", "'>' needs numbers", 20),
+        ("merchant_id in @nolist", "unknown list @nolist", 27),
+        ("scroe > 0.9", "unknown attribute 'scroe'", 12),
+    ],
+)
+def test_a_refused_rule_is_named_with_a_caret_at_the_column(
+    text: str, problem: str, column: int
+) -> None:
+    """A bare value as a condition (``decline if amount``) would fire on nearly every payment;
+    it is refused like a type error, and every such error points at the character."""
+    rule_text = f"decline if {text}"
+    rs = RuleSet((Rule.parse("r1", rule_text, "why"),), {"trusted": ("m1",)})
+    with pytest.raises(RuleDefinitionError, match=problem) as e:
+        compile_ruleset(rs, KNOWN_ATTRIBUTES)
+    assert e.value.rule_id == "r1" and e.value.position == column - 1
+    message = str(e.value)
+    assert message.startswith("rule 'r1': ") and f"at column {column}:" in message
+    assert message.endswith(f"\n  {rule_text}\n  {' ' * (column - 1)}^")
+
+
+def test_a_bare_value_is_refused_even_without_known_kinds() -> None:
+    rs = RuleSet((Rule.parse("r1", "decline if x", "why"),))
+    with pytest.raises(RuleDefinitionError, match="a value is not a condition"):
+        compile_ruleset(rs)
+
+
 def test_duplicate_ids_are_refused() -> None:
     r = Rule.parse("r1", "review if score > 0.5", "why")
     with pytest.raises(RuleDefinitionError, match="twice"):

@@ -108,7 +108,8 @@ rule_specs = st.lists(
 
 def _compiled(specs: list[tuple[Expr, RuleAction, Mode]]) -> CompiledRuleSet:
     """The rules, compiled without known kinds; sets the static check refuses (a number
-    compared with a string literal) are not what these properties are about."""
+    compared with a string literal, a bare value as a condition) are not what these
+    properties are about."""
     rules = tuple(
         Rule(f"r{i}", action, cond, f"rule {i}", mode)
         for i, (cond, action, mode) in enumerate(specs)

@@ -18,6 +18,7 @@ from rich.table import Table
 from cardwatch.cli.app import Home, app, console, open_workspace
 from cardwatch.errors import CardwatchError
 from cardwatch.rules import (
+    KNOWN_ATTRIBUTES,
     RuleSet,
     RuleStore,
     backtest,
@@ -231,6 +232,10 @@ def backtest_rules(
     """Replay history: what the candidate would have caught and whom it would have hurt."""
     ws = open_workspace(home)
     candidate = _read(file)
+    try:  # refused now, naming the file, rather than after minutes of replay
+        compile_ruleset(candidate, KNOWN_ATTRIBUTES)
+    except CardwatchError as e:
+        raise _fail(f"{file}: {e}") from None
     baseline = RuleStore(ws).current()
     try:
         with console.status("replaying history"):

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cardwatch.rules.check import Known
+from cardwatch.rules.check import Kind, Known
 from cardwatch.rules.evaluate import ColumnVerdict, CompiledRuleSet, compile_ruleset
 from cardwatch.rules.ruleset import EVALUATION_ORDER, RuleSet
 from cardwatch.rules.vector import Columns
+from cardwatch.rules.vocabulary import KNOWN_ATTRIBUTES
 
 __all__ = ["ActionStats", "BacktestReport", "RuleStats", "SetStats", "backtest"]
 
@@ -172,6 +173,30 @@ def _set_stats(compiled: CompiledRuleSet, verdict: ColumnVerdict, rows: _Rows) -
     )
 
 
+def column_kinds(columns: Mapping[str, np.ndarray], read: frozenset[str]) -> dict[str, Kind]:
+    """The kind of every column, for checking rule sets against the replayed rows.
+
+    Taken from the dtype where it tells (numbers, fixed-width strings), else from the engine's
+    vocabulary (Arrow strings arrive as ``object`` arrays): checked against names alone,
+    ``amount == "abc"`` would pass and then silently never fire in the backtest. Only the
+    columns some rule reads (``read``) are looked at, so a lazy mapping computes no other.
+
+    >>> column_kinds({"amount": np.zeros(2), "mcc": np.array(["5411"], dtype=object),
+    ...               "x": np.array([None], dtype=object)}, frozenset({"amount", "mcc", "x"}))
+    {'amount': <Kind.NUMBER: 'number'>, 'mcc': <Kind.STRING: 'string'>, 'x': <Kind.ANY: 'any'>}
+    """
+    kinds: dict[str, Kind] = {}
+    for name in columns:
+        dtype = getattr(columns[name], "dtype", None) if name in read else None
+        if dtype is not None and dtype.kind in "biuf":
+            kinds[name] = Kind.NUMBER
+        elif dtype is not None and dtype.kind in "US":
+            kinds[name] = Kind.STRING
+        else:
+            kinds[name] = Kind(KNOWN_ATTRIBUTES.get(name, Kind.ANY))
+    return kinds
+
+
 def backtest(
     columns: Mapping[str, np.ndarray],
     labels: Sequence[float] | np.ndarray,
@@ -187,8 +212,9 @@ def backtest(
 
     ``columns`` hold every attribute the rules read (features and ``score``) for each row;
     ``labels`` are the known fraud flags (0/1, missing counts as honest). Rule sets are checked
-    against ``known`` (default: the column names), so a rule reading a column the replay does not
-    produce is refused before anything is counted.
+    against ``known`` (default: the columns and their kinds, :func:`column_kinds`), so a rule
+    reading a column the replay does not produce, or comparing a number column with a string, is
+    refused before anything is counted.
 
     >>> from cardwatch.rules.ruleset import Rule
     >>> cand = RuleSet((Rule.parse("hot", "decline if score > 0.5", "High score."),))
@@ -198,7 +224,16 @@ def backtest(
     (1, 1, 0)
     """
     rows = _Rows(labels, amounts, card_ids)
-    checked_against = list(columns) if known is None else known
+    if known is None:
+        read = frozenset().union(
+            *(
+                rs.ruleset.attributes if isinstance(rs, CompiledRuleSet) else rs.attributes
+                for rs in (candidate, baseline)
+            )
+        )
+        checked_against: Known = column_kinds(columns, read)
+    else:
+        checked_against = known
     cols = Columns(columns)
     if cols.n != len(rows.fraud):
         raise ValueError("columns and labels must have the same length")

@@ -19,11 +19,14 @@ from cardwatch.rules.nodes import (
     Expr,
     In,
     ListLiteral,
+    ListRef,
     Logic,
     Neg,
     Not,
     Num,
     Str,
+    start,
+    to_source,
 )
 
 __all__ = ["Kind", "Known", "check_expression", "known_kinds"]
@@ -56,10 +59,16 @@ def known_kinds(known: Known) -> dict[str, Kind] | None:
     return dict.fromkeys(known, Kind.ANY)
 
 
+def _refuse(message: str, node: Expr | ListRef, at_start: bool = False) -> RuleDefinitionError:
+    """The error for ``node``, pointing at its operator (or, ``at_start``, at its first
+    character) so the caller can show the rule's text with a caret there."""
+    return RuleDefinitionError(message, position=start(node) if at_start else node.position)
+
+
 def _value(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, object]) -> Kind:
     kind = _kind(node, kinds, lists)
     if kind is Kind.LOGIC:
-        raise RuleDefinitionError("a comparison cannot be used as a value; combine with and/or")
+        raise _refuse("a comparison cannot be used as a value; combine with and/or", node)
     return kind
 
 
@@ -67,7 +76,7 @@ def _number(
     node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, object], why: str
 ) -> None:
     if _value(node, kinds, lists) is Kind.STRING:
-        raise RuleDefinitionError(f"{why} needs numbers, not a string")
+        raise _refuse(f"{why} needs numbers, not a string", node, at_start=True)
 
 
 def _kind(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, object]) -> Kind:
@@ -80,7 +89,7 @@ def _kind(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, obje
             if kinds is None:
                 return Kind.ANY
             if name not in kinds:
-                raise RuleDefinitionError(f"unknown attribute {name!r}")
+                raise _refuse(f"unknown attribute {name!r}", node)
             return kinds[name]
         case Neg(operand):
             _number(operand, kinds, lists, "'-'")
@@ -93,9 +102,12 @@ def _kind(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, obje
             a, b = _value(left, kinds, lists), _value(right, kinds, lists)
             if op in ("==", "!="):
                 if {a, b} == {Kind.NUMBER, Kind.STRING}:
-                    raise RuleDefinitionError(f"'{op}' compares a number with a string")
+                    # Never true (or, with '!=', always): the rule would silently do nothing.
+                    raise _refuse(f"'{op}' compares a number with a string", node)
             elif Kind.STRING in (a, b):
-                raise RuleDefinitionError(f"'{op}' needs numbers, not a string")
+                raise _refuse(
+                    f"'{op}' needs numbers, not a string", left if a is Kind.STRING else right, True
+                )
             return Kind.LOGIC
         case In(left, target):
             a = _value(left, kinds, lists)
@@ -103,12 +115,12 @@ def _kind(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, obje
                 items: tuple[object, ...] = target.items
             else:
                 if target.name not in lists:
-                    raise RuleDefinitionError(f"unknown list @{target.name}")
+                    raise _refuse(f"unknown list @{target.name}", target)
                 items = tuple(lists[target.name])  # type: ignore[call-overload]
             item_kinds = {Kind.STRING if isinstance(i, str) else Kind.NUMBER for i in items}
             if a is not Kind.ANY and item_kinds and a not in item_kinds:
                 found = " and ".join(sorted(k.value + "s" for k in item_kinds))
-                raise RuleDefinitionError(f"'in' looks for a {a.value} in a list of {found}")
+                raise _refuse(f"'in' looks for a {a.value} in a list of {found}", node)
             return Kind.LOGIC
         case Not(operand):
             _truth(operand, kinds, lists)
@@ -120,15 +132,30 @@ def _kind(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, obje
     raise TypeError(f"not a rule expression node: {node!r}")
 
 
+_WHAT = {Kind.NUMBER: "a number", Kind.STRING: "a string", Kind.ANY: "a value"}
+
+
 def _truth(node: Expr, kinds: Mapping[str, Kind] | None, lists: Mapping[str, object]) -> None:
-    if _kind(node, kinds, lists) is Kind.STRING:
-        raise RuleDefinitionError("a string is not a condition; compare it with '=='")
+    """A condition must be a comparison, ``in``, or ``not``/``and``/``or`` of those: a bare
+    value (``decline if amount``) would be true for every non-zero amount and decline nearly
+    every payment, which is never what the analyst meant."""
+    kind = _kind(node, kinds, lists)
+    if kind is not Kind.LOGIC:
+        text = to_source(node)
+        if len(text) > 30:
+            text = "x"
+        hint = f'{text} == "..."' if kind is Kind.STRING else f"{text} > 0"
+        raise _refuse(
+            f"{_WHAT[kind]} is not a condition: compare it (e.g. '{hint}')", node, at_start=True
+        )
 
 
 def check_expression(
     node: Expr, known: Mapping[str, Kind] | None, lists: Mapping[str, object]
 ) -> None:
-    """Raise :class:`RuleDefinitionError` if ``node`` cannot be a rule's condition.
+    """Raise :class:`RuleDefinitionError` if ``node`` cannot be a rule's condition; its
+    ``position`` is the offending character of the text ``node`` was parsed from (-1 for a tree
+    built in code); :meth:`RuleSet.check` shows that text with a caret there.
 
     >>> from cardwatch.rules.parser import parse_expression
     >>> check_expression(parse_expression('merchant_country > 5'), {'merchant_country':

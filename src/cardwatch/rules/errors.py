@@ -18,6 +18,16 @@ class RuleError(CardwatchError):
     """Base of every rule-language error."""
 
 
+def _located(message: str, rule_id: str | None, text: str | None, position: int | None) -> str:
+    """``rule 'id': message at column N:`` with the rule's text and a caret under column N: the
+    form every error about a rule's text takes, so the analyst sees which character is wrong."""
+    where = f"rule {rule_id!r}: " if rule_id else ""
+    if text is None or position is None or position < 0:
+        return f"{where}{message}"
+    caret = " " * position + "^"
+    return f"{where}{message} at column {position + 1}:\n  {text}\n  {caret}"
+
+
 class RuleSyntaxError(RuleError):
     """The text of a rule is not in the language; ``position`` is the offending character."""
 
@@ -26,19 +36,30 @@ class RuleSyntaxError(RuleError):
         self.position = position
         self.bare_message = message
         self.rule_id = rule_id
-        caret = " " * position + "^"
-        where = f"rule {rule_id!r}: " if rule_id else ""
-        super().__init__(f"{where}{message} at column {position + 1}:\n  {text}\n  {caret}")
+        super().__init__(_located(message, rule_id, text, position))
 
 
 class RuleDefinitionError(RuleError):
     """A rule or a rule set is well formed but wrong: unknown attribute or list, type mismatch,
-    duplicate id, bad action or mode."""
+    a condition that is not a truth value, duplicate id, bad action or mode.
 
-    def __init__(self, message: str, rule_id: str | None = None) -> None:
+    ``position`` is the offending character of the rule's ``text`` when the error is about a
+    part of the rule (the checker sets it, the rule set adds the text); then the message shows
+    the text with a caret, like a :class:`RuleSyntaxError`."""
+
+    def __init__(
+        self,
+        message: str,
+        rule_id: str | None = None,
+        *,
+        text: str | None = None,
+        position: int | None = None,
+    ) -> None:
         self.rule_id = rule_id
         self.bare_message = message
-        super().__init__(f"rule {rule_id!r}: {message}" if rule_id else message)
+        self.text = text
+        self.position = position
+        super().__init__(_located(message, rule_id, text, position))
 
 
 class RuleEvaluationError(RuleError):

@@ -3,12 +3,17 @@
 One tree, two evaluators: the live path and the backtest read the same nodes, so a rule cannot
 mean one thing when it is measured and another when it decides. Nodes are frozen and compare by
 value, which lets tests check that printing and re-parsing a tree gives the same tree.
+
+Each node also records ``position``, the character of the rule text it came from (its operator
+for an operation, its first character otherwise; -1 for a node built in code), so that the
+checker can put a caret under the part of the rule it refuses. It takes no part in equality:
+``a>1`` and ``a > 1`` are the same condition.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 __all__ = [
@@ -27,6 +32,7 @@ __all__ = [
     "Str",
     "attributes",
     "list_refs",
+    "start",
     "to_source",
 ]
 
@@ -36,11 +42,13 @@ class Num:
     """A number literal; every number is a float, as in the vectorised path."""
 
     value: float
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Str:
     value: str
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class Bool:
     """``true`` / ``false``: the numbers 1 and 0, so that ``exposed == true`` works on 0/1 flags."""
 
     value: bool
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +64,13 @@ class Attr:
     """An attribute of the payment: a transaction field, a profile feature, ``score``…"""
 
     name: str
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Neg:
     operand: Expr
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,7 @@ class Arith:
     op: str  # + - * /
     left: Expr
     right: Expr
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +86,13 @@ class Compare:
     op: str  # == != < <= > >=
     left: Expr
     right: Expr
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ListLiteral:
     items: tuple[float | str, ...]
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +100,7 @@ class ListRef:
     """``@name``: a named list of the rule set, resolved when the set is compiled."""
 
     name: str
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +108,13 @@ class In:
     left: Expr
     target: ListLiteral | ListRef
     negated: bool = False
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     operand: Expr
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +122,7 @@ class Logic:
     op: str  # and | or
     left: Expr
     right: Expr
+    position: int = field(default=-1, compare=False, repr=False)
 
 
 Expr: TypeAlias = Num | Str | Bool | Attr | Neg | Arith | Compare | In | Not | Logic
@@ -196,6 +214,19 @@ def _walk(node: Expr) -> list[Expr]:
         case In(left, _, _):
             out += _walk(left)
     return out
+
+
+def start(node: Expr) -> int:
+    """The character where the text of ``node`` begins (-1 for a node built in code): an
+    operation records its operator, so walk down to its leftmost operand.
+
+    >>> from cardwatch.rules.parser import parse_expression
+    >>> start(parse_expression("x  + 2 * y")), parse_expression("x  + 2 * y").position
+    (0, 3)
+    """
+    while isinstance(node, Arith | Compare | Logic | In):
+        node = node.left
+    return node.position
 
 
 def attributes(node: Expr) -> frozenset[str]:

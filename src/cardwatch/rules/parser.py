@@ -77,35 +77,36 @@ class _Parser:
     def expr(self) -> Expr:
         node = self.conjunction()
         while self.at("kw", "or"):
-            self.take()
-            node = Logic("or", node, self.conjunction())
+            at = self.take().position
+            node = Logic("or", node, self.conjunction(), at)
         return node
 
     def conjunction(self) -> Expr:
         node = self.negation()
         while self.at("kw", "and"):
-            self.take()
-            node = Logic("and", node, self.negation())
+            at = self.take().position
+            node = Logic("and", node, self.negation(), at)
         return node
 
     def negation(self) -> Expr:
         if self.at("kw", "not") and not self.at("kw", "in", ahead=1):
-            self.take()
-            return Not(self.negation())
+            at = self.take().position
+            return Not(self.negation(), at)
         return self.comparison()
 
     def comparison(self) -> Expr:
         left = self.sum()
         node: Expr
         if self.at("op") and self.tok.value in _COMPARISONS:
-            op = str(self.take().value)
-            node = Compare(op, left, self.sum())
+            t = self.take()
+            node = Compare(str(t.value), left, self.sum(), t.position)
         elif self.at("kw", "in"):
-            self.take()
-            node = In(left, self.target())
+            at = self.take().position
+            node = In(left, self.target(), position=at)
         elif self.at("kw", "not") and self.at("kw", "in", ahead=1):
+            at = self.tok.position
             self.i += 2
-            node = In(left, self.target(), negated=True)
+            node = In(left, self.target(), negated=True, position=at)
         else:
             return left
         if (self.at("op") and self.tok.value in _COMPARISONS) or self.at("kw", "in"):
@@ -115,37 +116,37 @@ class _Parser:
     def sum(self) -> Expr:
         node = self.product()
         while self.at("op", "+") or self.at("op", "-"):
-            op = str(self.take().value)
-            node = Arith(op, node, self.product())
+            t = self.take()
+            node = Arith(str(t.value), node, self.product(), t.position)
         return node
 
     def product(self) -> Expr:
         node = self.unary()
         while self.at("op", "*") or self.at("op", "/"):
-            op = str(self.take().value)
-            node = Arith(op, node, self.unary())
+            t = self.take()
+            node = Arith(str(t.value), node, self.unary(), t.position)
         return node
 
     def unary(self) -> Expr:
         if self.at("op", "-"):
-            self.take()
-            return Neg(self.unary())
+            at = self.take().position
+            return Neg(self.unary(), at)
         return self.atom()
 
     def atom(self) -> Expr:
         t = self.tok
         if t.kind == "num":
             self.take()
-            return Num(float(t.value))
+            return Num(float(t.value), t.position)
         if t.kind == "str":
             self.take()
-            return Str(str(t.value))
+            return Str(str(t.value), t.position)
         if t.kind == "name":
             self.take()
-            return Attr(str(t.value))
+            return Attr(str(t.value), t.position)
         if t.kind == "kw" and t.value in ("true", "false"):
             self.take()
-            return Bool(t.value == "true")
+            return Bool(t.value == "true", t.position)
         if self.at("op", "("):
             self.take()
             node = self.expr()
@@ -159,8 +160,9 @@ class _Parser:
 
     def target(self) -> ListLiteral | ListRef:
         if self.at("list"):
-            return ListRef(str(self.take().value))
-        self.expect("op", "[", "a list: '[...]' or '@name'")
+            t = self.take()
+            return ListRef(str(t.value), t.position)
+        at = self.expect("op", "[", "a list: '[...]' or '@name'").position
         items: list[float | str] = []
         while not self.at("op", "]"):
             items.append(self.literal())
@@ -168,7 +170,7 @@ class _Parser:
                 break
             self.take()
         self.expect("op", "]", "',' or ']'")
-        return ListLiteral(tuple(items))
+        return ListLiteral(tuple(items), at)
 
     def literal(self) -> float | str:
         sign = 1.0

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from cardwatch.rules.check import Known, check_expression, known_kinds
 from cardwatch.rules.errors import RuleDefinitionError, RuleSyntaxError
-from cardwatch.rules.nodes import Expr, attributes, list_refs, to_source
+from cardwatch.rules.nodes import Expr, attributes, to_source
 from cardwatch.rules.parser import parse_rule
 from cardwatch.schema import Action, Reason
 
@@ -72,6 +72,9 @@ class Rule:
     condition: Expr
     description: str
     mode: Mode = Mode.LIVE
+    #: The rule as written (``Rule.parse``'s text): node positions point into it, so that an
+    #: error can show the analyst's own text; not part of equality (the canonical text is).
+    source: str = field(default="", compare=False, repr=False)
 
     @classmethod
     def parse(cls, id: str, text: str, description: str, mode: str = "live") -> Rule:
@@ -94,7 +97,7 @@ class Rule:
             word, condition = parse_rule(text)
         except RuleSyntaxError as e:
             raise RuleSyntaxError(e.bare_message, e.text, e.position, id) from None
-        return cls(id, _action(word, id), condition, description.strip(), chosen)
+        return cls(id, _action(word, id), condition, description.strip(), chosen, text)
 
     @property
     def text(self) -> str:
@@ -145,23 +148,28 @@ class RuleSet:
 
     def check(self, known: Known = None) -> None:
         """Raise :class:`RuleDefinitionError` for the first rule that cannot be trusted: unknown
-        attribute (when ``known`` is given), undefined list, or values of the wrong kind.
+        attribute (when ``known`` is given), undefined list, values of the wrong kind, or a
+        condition that is not a truth value; the message shows the rule with a caret.
 
-        >>> s = RuleSet((Rule.parse("r1", "review if scroe > 0.9", "High score."),))
+        >>> s = RuleSet((Rule.parse("r", "review if scre > 0.9", "High score."),))
         >>> s.check(known=["score"])
         Traceback (most recent call last):
         ...
-        cardwatch.rules.errors.RuleDefinitionError: rule 'r1': unknown attribute 'scroe'
+        cardwatch.rules.errors.RuleDefinitionError: rule 'r': unknown attribute 'scre' at column 11:
+          review if scre > 0.9
+                    ^
         """
         kinds = known_kinds(known)
         for rule in self.rules:
-            missing = sorted(list_refs(rule.condition) - set(self.lists))
-            if missing:
-                raise RuleDefinitionError(f"unknown list @{missing[0]}", rule.id)
             try:
                 check_expression(rule.condition, kinds, self.lists)
             except RuleDefinitionError as e:
-                raise RuleDefinitionError(e.bare_message, rule.id) from None
+                # The caret points into the text as the analyst wrote it; a rule built in code
+                # has none, and then the message names the rule only.
+                text = rule.source or None
+                raise RuleDefinitionError(
+                    e.bare_message, rule.id, text=text, position=e.position
+                ) from None
 
     def in_evaluation_order(self) -> list[tuple[int, Rule]]:
         """``(index, rule)`` pairs sorted as Radar evaluates: by action, then by file order."""

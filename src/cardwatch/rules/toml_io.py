@@ -140,7 +140,7 @@ def decode_utf8(data: bytes) -> str:
 
     >>> decode_utf8("amount > 5".encode())
     'amount > 5'
-    >>> decode_utf8(b"caf\xe9")
+    >>> decode_utf8(b"caf\\xe9")
     Traceback (most recent call last):
     ...
     cardwatch.rules.errors.RuleDefinitionError: not UTF-8 text at byte 3 (0xe9, counting from 0)
