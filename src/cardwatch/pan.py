@@ -14,18 +14,24 @@ import re
 __all__ = [
     "TOKEN_PREFIX",
     "card_key",
+    "contains_pan",
     "is_pan",
     "luhn_valid",
     "mask",
     "mask_pans_in",
+    "pan_digits",
     "safe_text",
     "tokenise",
 ]
 
 TOKEN_PREFIX = "tok_"
 _DIGITS = re.compile(r"^\d{12,19}$")
-# Runs of 12-19 digits, optionally split by single spaces or dashes, as they appear in free text.
-_PAN_IN_TEXT = re.compile(r"(?<!\d)(?:\d[ -]?){11,18}\d(?!\d)")
+# 12-19 digits, optionally split by single spaces or dashes: how people write card numbers.
+_PAN_SHAPE = r"(?:\d[ -]?){11,18}\d"
+_PAN_WHOLE = re.compile(_PAN_SHAPE)
+# The same shape as it appears inside free text.
+_PAN_IN_TEXT = re.compile(rf"(?<!\d){_PAN_SHAPE}(?!\d)")
+_SEPARATORS = re.compile(r"[ -]")
 
 
 def luhn_valid(number: str) -> bool:
@@ -56,6 +62,35 @@ def is_pan(value: str) -> bool:
     return bool(_DIGITS.match(value)) and luhn_valid(value)
 
 
+def pan_digits(value: str) -> str | None:
+    """The digits of a value written as a card number (12-19 digits, grouped or not by single
+    spaces or dashes), else None; Luhn is not checked, because a mistyped PAN is still a PAN.
+
+    One rule for "this is card-number shaped", so that ``4111 1111 1111 1111`` is never taken for
+    an opaque id and stored in clear while ``4111111111111111`` is tokenised.
+
+    >>> pan_digits("4111 1111 1111 1111"), pan_digits("5555-5555-5555-4444"), pan_digits("c-12")
+    ('4111111111111111', '5555555555554444', None)
+    """
+    if not _PAN_WHOLE.fullmatch(value):
+        return None
+    return _SEPARATORS.sub("", value)
+
+
+def contains_pan(text: str) -> bool:
+    """True when ``text`` is, or holds, a Luhn-valid PAN (bare or grouped by spaces or dashes).
+
+    For the free-text columns that go to storage (ids, names): they must refuse a card number,
+    which would otherwise sit there in clear.
+
+    >>> contains_pan("5555 5555 5555 4444"), contains_pan("cust-4111111111111111")
+    (True, True)
+    >>> contains_pan("cust-4111111111111112"), contains_pan("order 20260301")
+    (False, False)
+    """
+    return any(luhn_valid(_SEPARATORS.sub("", m.group(0))) for m in _PAN_IN_TEXT.finditer(text))
+
+
 def mask(pan: str) -> str:
     """First six and last four, the most PCI DSS 3.4.1 allows on display.
 
@@ -82,10 +117,16 @@ def tokenise(pan: str, key: bytes) -> str:
 def card_key(card_id: str, key: bytes) -> str:
     """The identifier cardwatch keeps for a card: a token for a PAN, an opaque id unchanged.
 
+    A PAN written with spaces or dashes gets the token of its bare digits: the same card must be
+    one card, and its number must not slip into storage because of how it was typed.
+
     >>> card_key("card_7", b"k")
     'card_7'
+    >>> card_key("4111 1111 1111 1111", b"k") == card_key("4111111111111111", b"k")
+    True
     """
-    return tokenise(card_id, key) if is_pan(card_id) else card_id
+    digits = pan_digits(card_id)
+    return tokenise(digits, key) if digits is not None and luhn_valid(digits) else card_id
 
 
 def mask_pans_in(text: str) -> str:
@@ -96,22 +137,25 @@ def mask_pans_in(text: str) -> str:
     """
 
     def _sub(m: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", m.group(0))
+        digits = _SEPARATORS.sub("", m.group(0))
         return mask(digits) if luhn_valid(digits) else m.group(0)
 
     return _PAN_IN_TEXT.sub(_sub, text)
 
 
 def safe_text(value: object) -> str:
-    """Any value made safe to show: card-length digit runs masked even when they fail Luhn
+    """Any value made safe to show: a card-number-shaped value masked even when it fails Luhn
     (a mistyped PAN is still a PAN), PANs inside text masked.
 
-    >>> safe_text("4111111111111112"), safe_text(None), safe_text(12.5)
-    ('411111******1112', '', '12.5')
+    >>> safe_text("4111111111111112"), safe_text("4111 1111 1111 1112")
+    ('411111******1112', '411111******1112')
+    >>> safe_text(None), safe_text(12.5)
+    ('', '12.5')
     """
     if value is None or (isinstance(value, float) and value != value):
         return ""
     text = str(value)
-    if text.isdigit() and 12 <= len(text) <= 19:
-        return mask(text)
+    digits = pan_digits(text.strip())
+    if digits is not None:
+        return mask(digits)
     return mask_pans_in(text)

@@ -7,14 +7,16 @@ goes into an error, a log line or a rejects file. PANs are tokenised here, at th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cardwatch.errors import FieldError, InvalidFileError
-from cardwatch.pan import card_key, is_pan, safe_text
+from cardwatch.pan import card_key, contains_pan, is_pan, luhn_valid, pan_digits, safe_text
 from cardwatch.schema import (
     CARDS_SCHEMA,
     CHANNELS,
@@ -27,12 +29,15 @@ __all__ = [
     "DEFAULT_LABEL_DELAY",
     "LABEL_COLUMNS",
     "Checked",
+    "PanKey",
     "check_cards",
     "check_labels",
     "check_transactions",
 ]
 
 LABEL_COLUMNS = ("txn_id", "is_fraud", "fraud_reported_at")
+#: The PAN key, or how to get it: a callable lets a refused file leave the workspace keyless.
+PanKey = bytes | Callable[[], bytes]
 DEFAULT_LABEL_DELAY = pd.Timedelta(days=7)
 
 
@@ -127,27 +132,79 @@ def _missing(frame: pd.DataFrame | pa.Table, required: tuple[str, ...], what: st
         raise InvalidFileError(f"{what} file lacks required column(s): {', '.join(missing)}")
 
 
-def _card_ids(checker: _Checker, column: str, pan_key: bytes) -> pd.Series:
-    """Tokenise PANs, keep opaque ids; refuse digit strings that look like a mistyped PAN."""
+def _check_label_delay(label_delay: pd.Timedelta) -> None:
+    """A label is reported after its payment: a negative (or unknown) delay would date it before,
+    and "what was known at T" would then train on labels nobody had yet."""
+    if pd.isna(label_delay) or label_delay < pd.Timedelta(0):
+        raise ValueError(f"label_delay must be zero or more, not {label_delay}")
+
+
+def _card_ids(checker: _Checker, column: str) -> pd.Series:
+    """Refuse values that look like a mistyped PAN; return the ids, each PAN as its bare digits.
+
+    "Looks like a PAN" is ``pan_digits``: grouped by spaces or dashes or not, the same number is
+    one card, tokenised or refused the same way. Tokenising waits for ``_tokenised``, once the
+    good rows are known, so that a refused file does not need (and create) the workspace key.
+    """
     text = checker.frame[column].astype("string").str.strip()
-    uniques = text.dropna().unique()
-    looks = [u for u in uniques if u.isdigit() and 12 <= len(u) <= 19 and not is_pan(u)]
+    looks: list[str] = []
+    bare: dict[str, str] = {}
+    for u in text.dropna().unique():
+        digits = pan_digits(u)
+        if digits is None:
+            continue
+        if luhn_valid(digits):
+            bare[u] = digits
+        else:
+            looks.append(u)
     if looks:
         checker.flag(column, text.isin(looks), "looks like a card number but fails the Luhn check")
-    mapping = {u: card_key(u, pan_key) for u in uniques}
-    return text.map(mapping)
+    return text.replace(bare) if bare else text
+
+
+def _tokenised(cards: pd.Series, good: np.ndarray, pan_key: PanKey) -> pd.Series:
+    """The good rows' card ids with every PAN tokenised; the key is asked for only when needed."""
+    uniques = cards[good].dropna().unique()
+    if not any(is_pan(u) for u in uniques):
+        return cards.where(good, None)
+    key = pan_key() if callable(pan_key) else pan_key
+    return cards.where(good, None).map({u: card_key(u, key) for u in uniques})
+
+
+def _no_pans(checker: _Checker, *columns: str) -> None:
+    """Refuse a PAN in a column stored as it is (ids, names): it would sit there in clear.
+
+    Only ``card_id`` is tokenised; a card number typed in, say, ``customer_id`` is a mistake to
+    show (masked), not a value to keep.
+    """
+    for column in columns:
+        text = checker.frame[column].astype("string")
+        uniques = pa.array(text.dropna().unique(), pa.string())
+        # A cheap vectorised sieve first (12 digits in a row, maybe grouped), Luhn on the few.
+        digit_runs = pc.match_substring_regex(uniques, r"(?:\d[ -]?){11}\d").to_numpy(False)
+        holding = [u for u in uniques.filter(digit_runs).to_pylist() if contains_pan(u)]
+        if holding:
+            checker.flag(
+                column,
+                text.isin(holding),
+                "holds a card number, which is never stored in clear (a card number belongs "
+                "in card_id, where it is tokenised)",
+            )
 
 
 def check_transactions(
     table: pa.Table | pd.DataFrame,
-    pan_key: bytes,
+    pan_key: PanKey,
     label_delay: pd.Timedelta = DEFAULT_LABEL_DELAY,
     known_txn_ids: set[str] | None = None,
+    keep_good_rows: bool = True,
 ) -> Checked:
     """Check a transactions table; return the good rows typed as ``HISTORY_SCHEMA``.
 
     A fraud label without ``fraud_reported_at`` is assumed reported ``label_delay`` after the
-    payment, so that "what was known at T" never peeks at the future.
+    payment, so that "what was known at T" never peeks at the future. With ``keep_good_rows``
+    off, a table with a bad row returns no rows at all: the caller refuses it whole, so nothing
+    is tokenised and the key is not asked for.
 
     >>> rows = pd.DataFrame({"txn_id": ["t1", "t2"], "timestamp": ["2026-01-01T10:00", "soon"],
     ...     "card_id": ["4111111111111111", "c2"], "amount": ["12.5", "-3"],
@@ -159,6 +216,7 @@ def check_transactions(
     >>> checked.table["card_id"][0].as_py().startswith("tok_")
     True
     """
+    _check_label_delay(label_delay)
     _missing(table, REQUIRED_COLUMNS, "transactions")
     names = list(HISTORY_SCHEMA.names)
     frame = _frame(table, tuple(names))
@@ -168,13 +226,14 @@ def check_transactions(
         ck.required(c)
     txn_id = frame["txn_id"].astype("string").str.strip()
     ck.flag("txn_id", txn_id.notna() & txn_id.duplicated(keep="first"), "is repeated in the file")
+    _no_pans(ck, "txn_id", "customer_id", "merchant_id", "merchant_name", "terminal_id")
     if known_txn_ids:
         ck.flag("txn_id", txn_id.isin(known_txn_ids), "is already in the workspace history")
     ts = ck.timestamps("timestamp", required=True)
     amount = ck.numbers("amount")
     ck.flag("amount", amount.notna() & (amount <= 0), "must be greater than 0")
     ck.flag("amount", ~ck.present("amount"), "is required")
-    card = _card_ids(ck, "card_id", pan_key)
+    card = _card_ids(ck, "card_id")
     currency = ck.pattern("currency", r"[A-Za-z]{3}", "must be an ISO 4217 alpha-3 code")
     mcc = ck.pattern("mcc", r"\d{4}", "must be a 4-digit merchant category code")
     country = ck.pattern("merchant_country", r"[A-Za-z]{2}", "must be an ISO 3166 alpha-2 code")
@@ -194,6 +253,8 @@ def check_transactions(
     is_fraud = fraud.where(fraud.isin([0, 1]), 0).fillna(0).astype("int8")
     reported = reported.where(is_fraud == 1)
     reported = reported.fillna((ts + label_delay).where(is_fraud == 1))
+    if ck.bad.any() and not keep_good_rows:
+        return Checked(HISTORY_SCHEMA.empty_table(), ck.errors, np.flatnonzero(ck.bad), ignored)
 
     def text(c: str) -> pd.Series:
         s = frame[c].astype("string").str.strip()
@@ -203,7 +264,7 @@ def check_transactions(
         {
             "txn_id": txn_id,
             "timestamp": ts,
-            "card_id": card,
+            "card_id": _tokenised(card, ~ck.bad, pan_key),
             "amount": amount,
             "merchant_id": text("merchant_id"),
             "customer_id": text("customer_id"),
@@ -237,6 +298,7 @@ def check_labels(
     the workspace has no such transaction); a label without ``fraud_reported_at`` is taken as
     reported ``label_delay`` after it.
     """
+    _check_label_delay(label_delay)
     _missing(table, ("txn_id", "is_fraud"), "labels")
     frame = _frame(table, LABEL_COLUMNS)
     ck = _Checker(frame)
@@ -274,22 +336,30 @@ def check_labels(
     )
 
 
-def check_cards(table: pa.Table | pd.DataFrame, pan_key: bytes) -> Checked:
-    """Check a cards file (card_id, customer_id, home_country, home_lat, home_lon)."""
+def check_cards(
+    table: pa.Table | pd.DataFrame, pan_key: PanKey, keep_good_rows: bool = True
+) -> Checked:
+    """Check a cards file (card_id, customer_id, home_country, home_lat, home_lon).
+
+    ``keep_good_rows`` as in ``check_transactions``.
+    """
     _missing(table, ("card_id",), "cards")
     frame = _frame(table, tuple(CARDS_SCHEMA.names))
     ck = _Checker(frame)
     ck.required("card_id")
-    card = _card_ids(ck, "card_id", pan_key)
+    card = _card_ids(ck, "card_id")
     ck.flag("card_id", card.notna() & card.duplicated(), "is repeated in the file")
+    _no_pans(ck, "customer_id")
     country = ck.pattern("home_country", r"[A-Za-z]{2}", "must be an ISO 3166 alpha-2 code")
     lat, lon = ck.numbers("home_lat"), ck.numbers("home_lon")
     ck.in_range("home_lat", lat, -90, 90)
     ck.in_range("home_lon", lon, -180, 180)
+    if ck.bad.any() and not keep_good_rows:
+        return Checked(CARDS_SCHEMA.empty_table(), ck.errors, np.flatnonzero(ck.bad))
     customer = frame["customer_id"].astype("string").str.strip()
     out = pd.DataFrame(
         {
-            "card_id": card,
+            "card_id": _tokenised(card, ~ck.bad, pan_key),
             "customer_id": customer.where(customer != "", None),
             "home_country": country.str.upper(),
             "home_lat": lat,
