@@ -355,3 +355,18 @@ def test_a_refused_file_does_not_create_the_pan_key(
     assert code == 1 and not key_file.exists()
     code, output = cli(workspace, str(write(tmp_path / "good.csv", good_rows())))
     assert code == 0 and key_file.exists(), output
+
+
+def test_skip_invalid_reports_the_rejected_cards(workspace: Workspace, tmp_path: Path) -> None:
+    """A card dropped by --skip-invalid is said, with where its reasons went, like a payment."""
+    cards = write(
+        tmp_path / "cards.csv",
+        ["card_1,c1,FR,48.85,2.35", "card_2,c2,France,48.85,2.35"],
+        header=CARDS_HEADER,
+    )
+    good = write(tmp_path / "good.csv", good_rows())
+    code, output = cli(workspace, str(good), "--cards", str(cards), "--skip-invalid")
+    assert code == 0, output
+    assert "cards: 1 imported" in output and "1 row(s) rejected" in output
+    assert "cards.rejects.csv" in output.replace("\n", "")
+    assert "France" in (tmp_path / "cards.rejects.csv").read_text()

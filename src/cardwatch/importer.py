@@ -192,13 +192,18 @@ def import_file(
     )
 
 
-def import_cards(history: History, path: Path, pan_key: PanKey, skip_invalid: bool = False) -> int:
-    """Check a cards file and write it to the workspace; ``pan_key`` as in ``import_file``."""
+def import_cards(
+    history: History, path: Path, pan_key: PanKey, skip_invalid: bool = False
+) -> ImportResult:
+    """Check a cards file and write it to the workspace; ``pan_key`` as in ``import_file``.
+
+    The result counts the rows rejected under ``skip_invalid`` and says where they went, as for
+    transactions: a dropped card must be reported, not only written beside the input.
+    """
     table = read_table(path)
     with _naming(path):
         checked = check_cards(table, pan_key, keep_good_rows=skip_invalid)
-    _finish(checked, skip_invalid)
-    if checked.errors:
-        _write_rejects(path, table, checked)
+    rejected = _finish(checked, skip_invalid)
+    rejects = _write_rejects(path, table, checked) if rejected else None
     history.write_cards(checked.table)
-    return checked.table.num_rows
+    return ImportResult("cards", checked.table.num_rows, rejected, rejects, errors=checked.errors)

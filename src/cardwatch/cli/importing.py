@@ -11,7 +11,7 @@ from rich.table import Table
 
 from cardwatch.cli.app import Home, app, console, open_workspace
 from cardwatch.errors import InvalidFileError, ValidationError
-from cardwatch.importer import import_cards, import_file
+from cardwatch.importer import ImportResult, import_cards, import_file
 from cardwatch.store.history import History
 
 
@@ -52,8 +52,9 @@ def import_(
             checking = cards
             with console.status(f"checking {cards.name}"):
                 # The key is passed uncalled: it is made only if a PAN is about to be stored.
-                n_cards = import_cards(history, cards, ws.pan_key, skip_invalid)
-            console.print(f"cards: {n_cards:,} imported")
+                cards_result = import_cards(history, cards, ws.pan_key, skip_invalid)
+            console.print(f"cards: {cards_result.imported:,} imported")
+            _say_rejected(cards_result)
         checking = file
         with console.status(f"checking {file.name}"):
             result = import_file(
@@ -79,6 +80,10 @@ def import_(
     console.print(f"{result.kind}: {result.imported:,} imported into {ws.home}")
     if result.ignored_columns:
         console.print(f"ignored columns: {', '.join(result.ignored_columns)}")
+    _say_rejected(result)
+
+
+def _say_rejected(result: ImportResult) -> None:
     if result.rejected:
         console.print(
             f"[yellow]{result.rejected:,} row(s) rejected[/], with reasons in {result.rejects_path}"
