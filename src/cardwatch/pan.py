@@ -78,17 +78,24 @@ def pan_digits(value: str) -> str | None:
 
 
 def contains_pan(text: str) -> bool:
-    """True when ``text`` is, or holds, a Luhn-valid PAN (bare or grouped by spaces or dashes).
+    """True when ``text`` is, or holds, a Luhn-valid PAN of 13-19 digits (bare or grouped by
+    spaces or dashes).
 
     For the free-text columns that go to storage (ids, names): they must refuse a card number,
-    which would otherwise sit there in clear.
+    which would otherwise sit there in clear. Refusing is costlier than masking, so the shortest
+    shape is left out: a 12-digit retrieval reference number (DE 37), a common transaction id,
+    passes Luhn one time in ten, and card numbers that short are rare (the major networks issue
+    13 to 19 digits).
 
     >>> contains_pan("5555 5555 5555 4444"), contains_pan("cust-4111111111111111")
     (True, True)
     >>> contains_pan("cust-4111111111111112"), contains_pan("order 20260301")
     (False, False)
+    >>> contains_pan("123456789015")  # 12 digits, Luhn-valid: an RRN, not refused
+    False
     """
-    return any(luhn_valid(_SEPARATORS.sub("", m.group(0))) for m in _PAN_IN_TEXT.finditer(text))
+    return any(len(d := _SEPARATORS.sub("", m.group(0))) >= 13 and luhn_valid(d)
+               for m in _PAN_IN_TEXT.finditer(text))  # fmt: skip
 
 
 def mask(pan: str) -> str:
