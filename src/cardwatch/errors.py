@@ -11,6 +11,7 @@ __all__ = [
     "ConfigurationError",
     "FieldError",
     "InvalidFileError",
+    "NoDataError",
     "NotFoundError",
     "ValidationError",
 ]
@@ -52,6 +53,16 @@ class InvalidFileError(CardwatchError):
 
 class NotFoundError(CardwatchError):
     """A thing asked for by id does not exist."""
+
+
+class NoDataError(CardwatchError):
+    """There is nothing to work on: the workspace has no history yet, or the window asked for
+    holds no payment.
+
+    An error rather than an empty answer, because an analysis of nothing reads as a clean bill
+    ("no point of compromise", "0 decisions") when the cause is a setup mistake: a forgotten
+    import, a mistyped ``--home``, a window outside the history.
+    """
 
 
 class ConfigurationError(CardwatchError):

@@ -1,17 +1,25 @@
 """The ``cardwatch`` Typer application and what every verb shares: the workspace option, the
-console, and progress bars."""
+console, progress bars, and the one place where the project's errors become messages.
+
+A verb raises :class:`~cardwatch.errors.CardwatchError` (or lets the core's propagate) for
+anything the user can fix, and :class:`_Group` prints it as one ``error: …`` line with exit
+status 1: no traceback, and no ``try``/``except`` in each verb. Anything else is a bug and keeps
+its traceback."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,22 +29,59 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from typer.core import TyperGroup
 
+from cardwatch.errors import CardwatchError, NoDataError
 from cardwatch.pan import mask_pans_in
+from cardwatch.store.history import History
 from cardwatch.workspace import Workspace
 
-__all__ = ["Home", "app", "console", "open_workspace", "progress", "stages", "track"]
+__all__ = [
+    "Home",
+    "app",
+    "console",
+    "fail",
+    "open_history",
+    "open_workspace",
+    "progress",
+    "stages",
+    "track",
+]
 
 T = TypeVar("T")
 
+console = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit to raise (status 1). The message
+    is shown as written (no Rich markup: a window like ``[a, b)`` must survive) and with any PAN
+    masked, since terminals end up in logs and screenshots."""
+    console.print(f"[red]error[/]: {escape(mask_pans_in(message))}")
+    return typer.Exit(1)
+
+
+class _Group(TyperGroup):
+    """The root command: every verb and sub-verb runs inside its :meth:`invoke`, so this is the
+    one place where a :class:`~cardwatch.errors.CardwatchError` (a mistake the user can fix: an
+    unknown breach, an empty workspace, a window with no payment) becomes a clean message and a
+    non-zero exit instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CardwatchError as e:
+            raise fail(str(e)) from None
+
+
 app = typer.Typer(
+    cls=_Group,
     name="cardwatch",
     help="Fraud decisioning and breach response for card issuers.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-console = Console(stderr=True)
 
 Home = Annotated[
     Path | None,
@@ -64,6 +109,27 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def open_workspace(home: Path | None) -> Workspace:
     return Workspace.open(home)
+
+
+def open_history(home: Path | None) -> Workspace:
+    """The workspace at ``home`` for a verb that analyses its history; :class:`NoDataError`
+    when nothing was imported there.
+
+    Why refuse: an analysis of an empty workspace finds nothing and would say so as if it had
+    looked ("no point of compromise", "0 decisions"), so a forgotten import or a mistyped
+    ``--home`` would pass for a clean bill. Checked before :meth:`Workspace.open`, which creates
+    the folders, so that a wrong ``--home`` leaves nothing behind. (The path is resolved as
+    :meth:`Workspace.open` resolves it.)"""
+    where = Workspace(
+        Path(home or os.environ.get("CARDWATCH_HOME") or ".cardwatch").expanduser().resolve()
+    )
+    if History(where).is_empty():
+        raise NoDataError(
+            f"no history in {where.home}: import transactions first "
+            f"(`cardwatch import FILE --home {where.home}`), or point --home or "
+            "$CARDWATCH_HOME at the workspace that has them"
+        )
+    return open_workspace(where.home)
 
 
 def progress() -> Progress:
