@@ -162,10 +162,23 @@ def find_suspect(
             if match is None:
                 return s, None
             return merge_suspects(suspect_of(match), s), match
-    stored = find_breach(store.breaches(), ident)
+    breaches = store.breaches()
+    stored = find_breach(breaches, ident)
     if stored is not None:
         return _widened(suspect_of(stored), stored, found), stored
-    raise NotFoundError(f"no suspect or breach {ident!r} as of {as_of:%Y-%m-%d}")
+    # Name what could have been asked for: a suspect key is only valid as of the analysis that
+    # found it (a later --as-of may rank others), which a bare "not found" would not tell.
+    raise NotFoundError(
+        f"no suspect or breach {ident!r} as of {as_of:%Y-%m-%d} "
+        f"(suspects then: {_listed(s.key for s in found)}; "
+        f"breaches stored: {_listed(f'{b.breach_id} ({b.merchant_id})' for b in breaches)})"
+    )
+
+
+def _listed(names: Iterable[str], most: int = 10) -> str:
+    shown = list(names)
+    more = f", and {len(shown) - most} more" if len(shown) > most else ""
+    return (", ".join(shown[:most]) + more) or "none"
 
 
 def _widened(suspect: Suspect, stored: Breach, found: list[Suspect]) -> Suspect:

@@ -22,7 +22,8 @@ from rich.table import Table
 from cardwatch.breach import DetectConfig, Suspect, detect
 from cardwatch.breach.exposure import exposure, reissue_plan, triage
 from cardwatch.breach.response import ACTIONS, REISSUE_COLUMNS, ResponsePlan
-from cardwatch.cli.app import Home, app, console, open_workspace
+from cardwatch.cli.app import Home, app, console, open_history
+from cardwatch.cli.times import parse_time
 from cardwatch.errors import NotFoundError
 from cardwatch.live_history import LiveHistory
 from cardwatch.respond import HistorySource, ResponseResult, end_of_history, respond
@@ -43,21 +44,18 @@ AsOf = Annotated[
 ]
 
 
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    t = datetime.fromisoformat(value)
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def _has_store(ws: Workspace) -> bool:
     return bool(os.environ.get("CARDWATCH_DATABASE_URL")) or (ws.home / "cardwatch.db").exists()
 
 
-def _source(ws: Workspace, value: str | None) -> tuple[HistorySource, datetime]:
+def _source(home: Path | None, value: str | None) -> tuple[HistorySource, datetime]:
     """What to read and as of when: the live history when the workspace has a store (read
-    once, then closed), else the imported one; the moment is --as-of, else its last payment."""
-    moment = _parse(value)
+    once, then closed), else the imported one; the moment is --as-of, else its last payment
+    (as ``respond`` does, so that the three commands look at the same moment by default).
+    Refused when the workspace has no history: there would be nothing to search, and "no point
+    of compromise" would read as a clean bill."""
+    moment = parse_time(value, "--as-of")
+    ws = open_history(home)
     if not _has_store(ws):
         history = History(ws)
         return history, moment or end_of_history(history, datetime.now(UTC))
@@ -98,7 +96,7 @@ def detect_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON list here.")] = None,
 ) -> None:
     """Rank suspected points of compromise, using only fraud reported by --as-of."""
-    history, moment = _source(open_workspace(home), as_of)
+    history, moment = _source(home, as_of)
     with history.connect() as con:
         found = detect(con, moment, DetectConfig())
     console.print(_table(found) if found else f"No point of compromise as of {moment:%Y-%m-%d}.")
@@ -111,18 +109,25 @@ def detect_command(
 
 @breach_app.command("exposure")
 def exposure_command(
-    merchant: Annotated[str, typer.Argument(help="Suspect's merchant id or chain name.")],
+    merchant: Annotated[
+        str,
+        typer.Argument(help="Suspect's key (chain:NAME, store:ID), merchant id or chain name."),
+    ],
     home: Home = None,
     as_of: AsOf = None,
     out: Annotated[Path | None, typer.Option("--out", help="Reissue plan CSV.")] = None,
 ) -> None:
     """The cards exposed at a detected suspect, most at risk first."""
-    history, moment = _source(open_workspace(home), as_of)
+    history, moment = _source(home, as_of)
     with history.connect() as con:
         found = detect(con, moment, DetectConfig())
-        match = [s for s in found if merchant in (s.merchant_id, *s.merchant_ids)]
+        match = [s for s in found if merchant in (s.key, s.merchant_id, *s.merchant_ids)]
         if not match:
-            raise NotFoundError(f"no suspect {merchant!r} as of {moment:%Y-%m-%d}")
+            keys = ", ".join(s.key for s in found) or "none"
+            raise NotFoundError(
+                f"no suspect {merchant!r} as of {moment:%Y-%m-%d} (suspects then: {keys}; "
+                "`cardwatch breach detect` ranks them)"
+            )
         exp = exposure(con, match[0])
         ranked = triage(con, exp, moment)
     stores = ", ".join(exp.merchant_ids[:8]) + (" …" if len(exp.merchant_ids) > 8 else "")
@@ -216,7 +221,8 @@ def respond_command(
     """Record the breach and its exposure, flag exposed cards, queue victims for analysts,
     notify cardholders and plan reissues. Safe to run again: a later --as-of updates the same
     breach (wider window, cards re-ranked, new cards flagged and told; nobody told twice)."""
-    ws = open_workspace(home)
+    moment = parse_time(as_of, "--as-of")
+    ws = open_history(home)
     store = open_store(ws)
     try:
         result = respond(
@@ -224,7 +230,7 @@ def respond_command(
             store,
             ident,
             now=datetime.now(UTC),
-            as_of=_parse(as_of),  # default: the last payment, imported or decided live
+            as_of=moment,  # default: the last payment, imported or decided live
             notify=notify,
             base_url=base_url,
             chain_wide=None if stores_only is None else not stores_only,
