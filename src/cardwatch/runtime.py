@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cardwatch.engine import Engine, ModelScorer, Policy
+from cardwatch.errors import NoDataError
 from cardwatch.model import FraudModel, ModelRegistry
 from cardwatch.profiles import DEFAULT_LABEL_DELAY_US, FEATURE_NAMES
 from cardwatch.replay import feature_frame, replay
@@ -129,7 +130,10 @@ def train_model(
     frame = _between(frame, start, end)
     stage(f"training trees on {frame.num_rows:,} payments")
     if frame.num_rows == 0:
-        raise ValueError("no transactions in the training window")
+        raise NoDataError(
+            f"no transactions in the training window [{start or 'start of history'}, "
+            f"{end or 'end of history'})"
+        )
     X = np.column_stack([frame.column(f).to_numpy() for f in MODEL_FEATURES]).astype(np.float64)
     y = frame.column("is_fraud").to_numpy().astype(np.int8)
     model = FraudModel(**params)

@@ -3,6 +3,7 @@ through the engine exactly as live."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +13,11 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from cardwatch.cli.app import Home, app, console, open_workspace, stages
-from cardwatch.cli.times import parse_time
+from cardwatch.cli.app import Home, app, console, open_history, stages
+from cardwatch.cli.times import parse_time, parse_window
+from cardwatch.engine import Policy
+from cardwatch.errors import ConfigurationError, NoDataError
+from cardwatch.model import ModelRegistry
 from cardwatch.runtime import engine_parts, replay_workspace, train_model
 from cardwatch.store.history import History
 
@@ -43,24 +47,35 @@ def train(
     ] = 1,
 ) -> None:
     """Train a gradient-boosted model on [from, to) with the labels known at --as-of."""
-    ws = open_workspace(home)
-    history = History(ws)
-    if history.is_empty():
-        console.print("[red]no history[/]: run `cardwatch import FILE` first")
-        raise typer.Exit(1)
+    t_start, t_to = parse_window(start, end)
     moment = parse_time(as_of, "--as-of")
-    if moment is None:
-        with history.connect() as con:
-            moment = (
-                con.sql("SELECT max(timestamp) AS t FROM transactions")
-                .to_arrow_table()["t"][0]
-                .as_py()
-            )
-    t_end = parse_time(end, "--to") or moment
+    ws = open_history(home)
+    first, last = _span(History(ws))
+    moment = moment or last
+    t_end = t_to or moment
+    if (
+        (t_start is not None and t_start > last)
+        or t_end <= first
+        or (t_start is not None and t_start >= t_end)
+    ):
+        # Checked here, before the profiles are replayed, and with the history's span: "no
+        # transactions" alone would not say which option to move, nor where to.
+        window = f"[{_day(t_start) if t_start else 'start of history'}, {_day(t_end)})"
+        why = (
+            ""
+            if t_to
+            else " (--to defaults to --as-of)"
+            if as_of
+            else " (--to defaults to the end of history)"
+        )
+        raise NoDataError(
+            f"no payment in the training window {window}{why}; the history runs from "
+            f"{_day(first)} to {_day(last)}"
+        )
     with stages(4, "training") as stage:
         trained = train_model(
             ws,
-            parse_time(start, "--from"),
+            t_start,
             t_end,
             moment,
             datetime.now(UTC),
@@ -86,20 +101,51 @@ def train(
     console.print(f"stored as {trained.version} in {ws.models_dir}; later decisions use it")
 
 
+def _span(history: History) -> tuple[datetime, datetime]:
+    """The first and the last payment's times (the history is not empty)."""
+    with history.connect() as con:
+        # Through Arrow: DuckDB's own fetch of a TIMESTAMPTZ needs pytz.
+        row = con.sql(
+            "SELECT min(timestamp) AS a, max(timestamp) AS b FROM transactions"
+        ).to_arrow_table()
+    return row["a"][0].as_py(), row["b"][0].as_py()
+
+
+def _day(t: datetime) -> str:
+    """A date when ``t`` is midnight (as the user most likely typed it), else to the minute."""
+    midnight = (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0)
+    return f"{t:%Y-%m-%d}" if midnight else t.isoformat(timespec="minutes")
+
+
 @app.command("replay")
 def replay_command(
     out: Annotated[Path, typer.Option("--out", help="CSV (or .parquet) of the decisions.")],
     home: Home = None,
     start: From = None,
     end: To = None,
+    rules_only: Annotated[
+        bool,
+        typer.Option(
+            "--rules-only",
+            help="Decide on the rule set alone, without a model (required when none is trained).",
+        ),
+    ] = False,
 ) -> None:
     """Run history in [from, to) through the decision engine exactly as live."""
-    ws = open_workspace(home)
-    parts = engine_parts(ws)
-    with stages(2, "replay") as stage:
-        decisions = replay_workspace(
-            ws, parse_time(start, "--from"), parse_time(end, "--to"), parts, on_stage=stage
+    t_start, t_end = parse_window(start, end)
+    ws = open_history(home)
+    if not rules_only and not ModelRegistry.for_workspace(ws).versions():
+        # Without a model the engine approves whatever no rule stops: the default rule set stops
+        # almost nothing, so a replay would approve nearly every payment, frauds included.
+        raise ConfigurationError(
+            f"no model in {ws.home}: run `cardwatch train` first, or pass --rules-only to "
+            "decide on the rules alone"
         )
+    parts = engine_parts(ws)
+    if rules_only:
+        parts = replace(parts, scorer=None, model_version=None, policy=Policy())
+    with stages(2, "replay") as stage:
+        decisions = replay_workspace(ws, t_start, t_end, parts, on_stage=stage)
     if out.suffix == ".parquet":
         pq.write_table(decisions, out)
     else:
