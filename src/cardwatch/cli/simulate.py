@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from cardwatch.cli.app import app, console, progress
+from cardwatch.cli.app import app, console, fail, progress
 from cardwatch.errors import ConfigurationError
 from cardwatch.world import HandbookConfig, World, WorldConfig, simulate, simulate_handbook
 from cardwatch.world.portfolio import STAGES
@@ -99,6 +99,14 @@ def simulate_command(
     days: Annotated[int | None, typer.Option(help="Days of history.")] = None,
 ) -> None:
     """Simulate a card portfolio with honest spending, a chain breach and background fraud."""
+    if out.exists() and not out.is_dir():
+        # Checked first: simulating takes a while and the files would have nowhere to go.
+        raise typer.BadParameter(
+            f"{out} is a file; give a directory (new or existing) to write the world into",
+            param_hint="--out",
+        )
+    failed: OSError | None = None
+    written: list[Path] = []
     with progress() as bar:
         task = bar.add_task("simulating", total=len(STAGES) + len(_FILES))
 
@@ -119,7 +127,12 @@ def simulate_command(
             console.print(f"[red]cannot simulate[/]: {e}")
             raise typer.Exit(2) from None
         bar.update(task, completed=len(STAGES))
-        written = write_world(world, out, fmt, advance)
+        try:
+            written = write_world(world, out, fmt, advance)
+        except OSError as e:  # e.g. a parent that is a file, or no permission
+            failed = e
+    if failed is not None:  # reported once the progress bar is gone, not under it
+        raise fail(f"cannot write the world into {out}: {failed.strerror or failed}")
     console.print(_summary(world))
     for path in written:
         typer.echo(str(path))

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cardwatch.cli.app import Home, app, console, open_workspace
+from cardwatch.cli.app import Home, app, console, fail, open_workspace
 from cardwatch.server.console.errors import ActionRefused
 from cardwatch.server.console.roles import ROLES
 from cardwatch.server.console.useradmin import add_user
@@ -40,6 +40,13 @@ def add(
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        # A prompt without a terminal would read the password from the pipe, echoed, or abort
+        # with a bare "Aborted."; a script has --password-stdin for this.
+        raise fail(
+            "no terminal to prompt for the password: write it to standard input and pass "
+            "--password-stdin"
+        )
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     ws = open_workspace(home)
