@@ -25,18 +25,83 @@ from typing import Any
 
 from cardwatch.customer.outbox import notification_effects
 from cardwatch.engine import Engine
+from cardwatch.errors import CardwatchError
 from cardwatch.schema import Action, Decision, Reason, Transaction
-from cardwatch.store.base import Store
+from cardwatch.store.base import TXN_EXTRAS, Store
 from cardwatch.store.keys import KeyFilter
-from cardwatch.store.records import Label, new_id
+from cardwatch.store.records import DecisionRecord, Label, new_id
 
-__all__ = ["AuthorisationService", "Authorised", "GroupWriter", "Pending", "utc_now"]
+__all__ = [
+    "AuthorisationService",
+    "Authorised",
+    "GroupWriter",
+    "KeyReusedError",
+    "Pending",
+    "utc_now",
+]
 
 log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class KeyReusedError(CardwatchError):
+    """A key already answered (or being answered) for one payment came with another one.
+
+    A retry must repeat its payment; a different payment under the same key is a client's bug
+    (a reused ``Idempotency-Key``, ``txn_id`` or ISO retry key) and must be refused: answering it
+    with the first payment's decision would leave it undecided yet, often, approved.
+    ``fields`` names what differs (names only: the values may be cardholder data).
+    """
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = tuple(fields)
+        super().__init__(
+            "key reused with a different payment (" + ", ".join(self.fields) + " differ)"
+        )
+
+
+#: What a payment is: a retry under the same key repeats every one of these.
+_PAYMENT = ("txn_id", "card_id", "amount", "currency", "merchant_id")
+#: What else is kept beside a decision: a retry that gives one must give the same value, but
+#: may leave it out (clients retry with the payment's essentials). Not the timestamp: an HTTP
+#: request without one is stamped on arrival, so a retry's differs.
+_DETAILS = ("customer_id", "merchant_name", *TXN_EXTRAS)
+
+
+def _differences(txn: Transaction, first: Transaction | DecisionRecord) -> list[str]:
+    """The fields in which ``txn`` is not the payment ``first`` was, by name.
+
+    Amounts are compared to the store's four decimals (its ``Numeric(18, 4)`` column), so a
+    stored amount read back equals the one sent again.
+    """
+    if isinstance(first, DecisionRecord):
+        kept: dict[str, Any] = {
+            "txn_id": first.decision.txn_id,
+            "card_id": first.card_id,
+            "amount": first.amount,
+            "currency": first.currency,
+            "merchant_id": first.merchant_id,
+            "customer_id": first.customer_id,
+            "merchant_name": first.merchant_name,
+            **first.extras,
+        }
+    else:
+        kept = {name: getattr(first, name) for name in (*_PAYMENT, *_DETAILS)}
+    differ = []
+    for name in (*_PAYMENT, *_DETAILS):
+        mine, theirs = getattr(txn, name), kept.get(name)
+        if name in _DETAILS and (mine is None or theirs is None):
+            continue
+        if isinstance(mine, int | float) and isinstance(theirs, int | float):
+            same = round(float(mine) - float(theirs), 4) == 0
+        else:
+            same = mine == theirs
+        if not same:
+            differ.append(name)
+    return differ
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +302,8 @@ class AuthorisationService:
         self._writer = GroupWriter(
             store, max_batch=max_batch, on_failed=self._unfold, on_stored=self._remember
         )
-        # Keys of the decisions taken but not yet committed, and their pending commit.
-        self._pending: dict[str, Future[Decision]] = {}
+        # Keys of the decisions taken but not yet committed: their pending commit and payment.
+        self._pending: dict[str, tuple[Future[Decision], Transaction]] = {}
         self._pending_lock = threading.Lock()
 
     def authorise(
@@ -376,16 +441,29 @@ class AuthorisationService:
     ) -> Pending | None:
         """Under the lock: the stored or pending answer to this key, else a new decision folded
         into the profiles and handed to the writer. Without ``lookup``, None instead of asking
-        the store when the key may be there."""
+        the store when the key may be there.
+
+        Raises :class:`KeyReusedError` when the key was answered for a different payment: that
+        payment is neither decided nor answered with the other one's decision. The comparison
+        costs nothing on the fast path: only a key that is pending or may be stored is checked.
+        """
         with self._lock:
             pending = self._pending_for(key, iso_key)
             if pending is not None:
-                return Pending(pending, None, None)
+                committed_first, first = pending
+                differ = _differences(txn, first)
+                if differ:
+                    raise KeyReusedError(differ)
+                return Pending(committed_first, None, None)
             if self._may_be_stored(key, iso_key):
                 if not lookup:
                     return None
                 earlier = self.store.find_decision_by_key(idempotency_key=key, iso_key=iso_key)
                 if earlier is not None:
+                    record = self.store.decision_record(earlier.decision_id)
+                    differ = _differences(txn, record) if record is not None else []
+                    if differ:
+                        raise KeyReusedError(differ)
                     return Pending(None, Authorised(earlier, replayed=True), None)
             decision, options = decide()
             # The next payment must see this one, so the profiles are updated now; the answer
@@ -397,7 +475,7 @@ class AuthorisationService:
                 {"decision": decision, "txn": txn, "idempotency_key": key, "iso_key": iso_key}
                 | options
             )
-            self._hold(committed, key, iso_key)
+            self._hold(committed, txn, key, iso_key)
 
         def fresh(stored: Decision) -> Authorised:
             # Only another process racing for the same key (sharing PostgreSQL) can have won.
@@ -431,24 +509,31 @@ class AuthorisationService:
             self._stored = None  # a key may be missing: from now on every key is looked up
             raise
 
-    def _pending_for(self, key: str | None, iso_key: str | None) -> Future[Decision] | None:
+    def _pending_for(
+        self, key: str | None, iso_key: str | None
+    ) -> tuple[Future[Decision], Transaction] | None:
+        """The commit under way for these keys, with the payment it stores, or None."""
         with self._pending_lock:
             found = self._pending.get(key) if key is not None else None
             if found is None and iso_key is not None:
                 found = self._pending.get(f"iso|{iso_key}")
             return found
 
-    def _hold(self, committed: Future[Decision], key: str, iso_key: str | None) -> None:
-        """Keep the keys pending until their commit is done (committed or failed)."""
+    def _hold(
+        self, committed: Future[Decision], txn: Transaction, key: str, iso_key: str | None
+    ) -> None:
+        """Keep the keys pending, with their payment, until their commit is done (committed or
+        failed)."""
         keys = [key] + ([f"iso|{iso_key}"] if iso_key is not None else [])
         with self._pending_lock:
             for k in keys:
-                self._pending[k] = committed
+                self._pending[k] = (committed, txn)
 
         def release(_: Future[Decision]) -> None:
             with self._pending_lock:
                 for k in keys:
-                    if self._pending.get(k) is committed:
+                    held = self._pending.get(k)
+                    if held is not None and held[0] is committed:
                         del self._pending[k]
 
         committed.add_done_callback(release)
@@ -471,7 +556,7 @@ class AuthorisationService:
         if pending is not None:  # the original is being stored: reverse it once it is
             # Waited for outside the lock: a failed commit takes the lock to undo its payments.
             with contextlib.suppress(Exception):
-                pending.result()
+                pending[0].result()
         # The store is asked and written outside the lock, which event loops take to decide:
         # a commit (an fsync) must not hold up every decision. The conditional update settles
         # concurrent reversals of one payment: only the one that marked it takes it out.

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from cardwatch.server.iso import IsoAnswer, IsoRequest
-from cardwatch.service import AuthorisationService
+from cardwatch.service import AuthorisationService, KeyReusedError, Pending
 
 __all__ = ["ServiceHandler"]
 
 T = TypeVar("T")
+log = logging.getLogger("cardwatch.server.iso")
+#: DE 39 for a retry key (card, STAN, RRN, DE 7) that arrives with a different payment: a format
+#: error, as the contract's DE 39 list has no "duplicate transmission" (94). Never the first
+#: payment's answer, which would approve a payment nobody decided.
+KEY_REUSED = "30"
 
 
 class ServiceHandler:
@@ -41,16 +47,19 @@ class ServiceHandler:
         if request.transaction is None:
             return IsoAnswer.decline("30")
         key = request.retry_key.text if request.retry_key else None
-        pending = self.service.try_begin_authorise(
-            request.transaction, iso_key=key, card_label=request.pan_masked
-        )
-        if pending is None:  # the store must be asked: off the loop
-            pending = await self._call(
-                self.service.begin_authorise,
-                request.transaction,
-                iso_key=key,
-                card_label=request.pan_masked,
+        try:
+            pending = self.service.try_begin_authorise(
+                request.transaction, iso_key=key, card_label=request.pan_masked
             )
+            if pending is None:  # the store must be asked: off the loop
+                pending = await self._call(
+                    self.service.begin_authorise,
+                    request.transaction,
+                    iso_key=key,
+                    card_label=request.pan_masked,
+                )
+        except KeyReusedError as exc:
+            return _key_reused(request, exc)
         result = await pending.wait()
         return IsoAnswer.from_decision(result.decision)
 
@@ -70,12 +79,28 @@ class ServiceHandler:
         if code is None:  # the codec refuses advices without DE 39: nothing to record
             return IsoAnswer.decline("30")
         key = request.retry_key.text if request.retry_key else None
-        pending = self.service.try_begin_advice(
-            request.transaction, code == "00", code, iso_key=key
-        )
-        if pending is None:
-            pending = await self._call(
-                self.service.begin_advice, request.transaction, code == "00", code, iso_key=key
+        try:
+            pending: Pending | None = self.service.try_begin_advice(
+                request.transaction, code == "00", code, iso_key=key
             )
+            if pending is None:
+                pending = await self._call(
+                    self.service.begin_advice, request.transaction, code == "00", code, iso_key=key
+                )
+        except KeyReusedError as exc:
+            return _key_reused(request, exc)
         await pending.wait()
         return IsoAnswer.approve()
+
+
+def _key_reused(request: IsoRequest, exc: KeyReusedError) -> IsoAnswer:
+    """The answer to a payment whose retry key was first sent with another payment."""
+    log.warning(
+        "%s STAN %s (%s): retry key reused with a different payment (%s differ); answered %s",
+        request.mti,
+        request.stan,
+        request.pan_masked,
+        ", ".join(exc.fields),
+        KEY_REUSED,
+    )
+    return IsoAnswer.decline(KEY_REUSED)

@@ -15,7 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from cardwatch.schema import Decision, Transaction
-from cardwatch.store.base import DEFAULT_LEASE, ConflictError, default_idempotency_key
+from cardwatch.store.base import (
+    DEFAULT_LEASE,
+    TXN_EXTRAS,
+    ConflictError,
+    default_idempotency_key,
+)
 from cardwatch.store.records import (
     Alert,
     AuditEntry,
@@ -112,6 +117,7 @@ class MemoryStore:
                 iso_key=iso_key,
                 stand_in=stand_in,
                 created_at=created,
+                extras={name: getattr(txn, name) for name in TXN_EXTRAS},
             )
             self._by_key[key] = stored.decision_id
             self._txns[stored.decision_id] = dataclasses.replace(txn, timestamp=_utc(txn.timestamp))

@@ -76,6 +76,10 @@ class DecisionRecord:
     stand_in: bool
     created_at: datetime
     reversed_at: datetime | None = None
+    #: The rest of the transaction kept beside it (``store.base.TXN_EXTRAS``: mcc, terminal,
+    #: channel…), by name: with the facts above, what a retry under the same key must repeat to
+    #: be the same payment.
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reversed(self) -> bool:

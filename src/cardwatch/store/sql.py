@@ -592,6 +592,7 @@ def _decision_record(row: Mapping[str, Any]) -> DecisionRecord:
         stand_in=row["stand_in"],
         created_at=row["created_at"],
         reversed_at=row["reversed_at"],
+        extras={name: row[name] for name in TXN_EXTRAS},
     )
 
 

@@ -28,6 +28,7 @@ from cardwatch.pan import card_key, mask
 from cardwatch.schema import Decision, Transaction
 from cardwatch.server.http.deps import Services, _api_key
 from cardwatch.server.http.models import AuthorizationRequest, DecisionAnswer
+from cardwatch.service import KeyReusedError
 
 router = APIRouter(prefix="/v1", tags=["authorizations"])
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ async def create_authorization(
 async def authorise(
     services: Services, body: AuthorizationRequest, idempotency_key: str | None
 ) -> bytes:
-    """The answer to a valid request, as JSON; :class:`HTTPException` 422 or 503 otherwise.
+    """The answer to a valid request, as JSON; :class:`HTTPException` 409 (key reused with a
+    different payment), 422 or 503 otherwise.
 
     What the route does once FastAPI has checked the request, and what
     :class:`~cardwatch.server.http.direct.DirectAuthorisations` does without FastAPI.
@@ -101,6 +103,16 @@ async def authorise(
                 service.begin_authorise, txn, idempotency_key=key, card_label=label
             )
         result = await pending.wait()
+    except KeyReusedError as e:
+        # Stripe's rule: a key names one payment. Another payment under it is refused, never
+        # decided and never answered with the first one's approval.
+        field, what = ("Idempotency-Key", "Idempotency-Key") if key else ("txn_id", "txn_id")
+        log.info("authorisation %s refused: %s reused (%s)", txn.txn_id, what, ", ".join(e.fields))
+        problem = (
+            f"{what} reused with a different payment ({', '.join(e.fields)} differ from the "
+            f"payment first sent with it); send a new payment with a new {what}"
+        )
+        raise HTTPException(409, [{"field": field, "problem": problem}]) from None
     except ValueError as e:  # e.g. a timestamp the profiles cannot place
         raise HTTPException(422, str(e)) from None
     except Exception as e:
