@@ -245,3 +245,18 @@ def test_unreadable_raises_the_domain_error(payload: bytes) -> None:
 def test_an_answer_sent_to_us_is_not_answered() -> None:
     with pytest.raises(MalformedMessageError):
         decode_message(encoded({**request_fields(), "t": "0110"}), KEY, T0)
+
+
+@pytest.mark.parametrize("de22", ["zzz", "0 1", "-01"])
+def test_a_malformed_entry_mode_is_a_format_error(de22: str) -> None:
+    fields = request_fields()
+    fields["22"] = de22
+    result = rejected(fields)
+    assert result.answer.response_code == "30" and "DE 22" in result.problem
+
+
+def test_a_zero_amount_is_a_format_error() -> None:
+    fields = request_fields()
+    fields["4"] = "000000000000"
+    result = rejected(fields)
+    assert result.answer.response_code == "30" and "DE 4" in result.problem

@@ -231,6 +231,9 @@ def _financial(
     amount_text = _required(doc, "4")
     if not amount_text.isdigit():
         raise _Invalid(f"DE 4 amount {amount_text!r} is not 12 digits")
+    if not amount_text.strip("0") and kind is not MessageKind.REVERSAL:
+        # HTTP refuses amount 0 too: a zero authorisation is not a payment to approve.
+        raise _Invalid("DE 4 amount is zero; an authorisation must be for more than 0")
     currency = currency_by_numeric(_required(doc, "49"))
     if currency is None:
         raise _Invalid(f"DE 49 currency {doc['49']!r} is not one cardwatch knows")
@@ -246,7 +249,7 @@ def _financial(
     name, _city, country = split_name_location(doc.get("43"))
     if country is None and "19" in doc:
         country = country_alpha2(doc["19"])
-    entry_mode, channel = entry_mode_and_channel(doc.get("22"), mcc)
+    entry_mode, channel = entry_mode_and_channel(_entry_mode_code(doc), mcc)
 
     card_id = tokenise(pan, pan_key)
     retry_key = RetryKey(card_id, stan, rrn, de7)
@@ -308,6 +311,19 @@ def _original(doc: Mapping[str, str], card_id: str, stan: str, rrn: str | None) 
         mti=de90[0:4],
         acquirer_id=de90[20:31].lstrip("0") or None,
     )
+
+
+def _entry_mode_code(doc: Mapping[str, str]) -> str | None:
+    """DE 22 when absent or well formed (3 digits), else a format error: text such as ``zzz``
+    is no entry mode at all, and read as "unknown" it would be scored, and approved, as if the
+    field had said nothing. A well-formed code cardwatch has no name for (``91x``, say) is still
+    a real network's code and is read as an unknown entry mode."""
+    de22 = doc.get("22")
+    if de22 is None:
+        return None
+    if len(de22) != 3 or not de22.isascii() or not de22.isdigit():
+        raise _Invalid(f"DE 22 {mask_pans_in(de22)!r} is not a POS entry mode (3 digits)")
+    return de22
 
 
 def _required(doc: Mapping[str, str], name: str) -> str:
