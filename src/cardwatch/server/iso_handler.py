@@ -66,6 +66,14 @@ class ServiceHandler:
     async def reverse(self, request: IsoRequest) -> IsoAnswer:
         original = request.original.retry_key if request.original else None
         if original is None:
+            # Without DE 90 the original's transmission time, part of its retry key, is unknown:
+            # the original cannot be found, and the acquirer is told so (25) rather than "done".
+            log.warning(
+                "%s STAN %s (%s): no DE 90 original data, original not located; answered 25",
+                request.mti,
+                request.stan,
+                request.pan_masked,
+            )
             return IsoAnswer.decline("25")  # unable to locate the original
         await self._call(self.service.reverse, original.text)
         # A reversal of an unknown or already reversed payment is acknowledged all the same:

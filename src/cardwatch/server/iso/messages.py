@@ -79,7 +79,10 @@ class RetryKey:
 class OriginalKey:
     """Which earlier authorisation a reversal undoes: by STAN, RRN and DE 90 original data.
 
-    Without DE 90 the acquirer reuses the original's STAN and RRN, and only those are known.
+    The original is found by its :class:`RetryKey`, which needs the original's transmission time
+    (DE 90 positions 11-20). Without DE 90 only the reversal's own STAN and RRN are known, which
+    do not name the original: ``retry_key`` is then None and the reversal is answered ``25``
+    (unable to locate the original).
     """
 
     card_id: str
