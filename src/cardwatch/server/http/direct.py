@@ -8,7 +8,8 @@ exactly as FastAPI does: ``json.loads``, then ``AuthorizationRequest.model_valid
 within the route's limits and the API key when one is required, answers through the route's own
 :func:`~cardwatch.server.http.routes.authorizations.authorise`. Anything else — a bad body, a bad
 header, a missing key, another path — goes on to FastAPI with the body replayed, so errors keep
-the route's exact answers (422 with field and problem, 401), and the route stays what the
+the route's exact answers (422 with field and problem, 400 for a body nested too deeply to
+parse, 401), and the route stays what the
 OpenAPI document describes.
 """
 
@@ -90,7 +91,9 @@ class DirectAuthorisations:
             if not isinstance(data, dict):
                 return None
             return AuthorizationRequest.model_validate(data), idempotency_key
-        except (ValueError, ValidationError):  # json's errors are ValueErrors
+        except (ValueError, ValidationError, RecursionError):
+            # json's errors are ValueErrors; a body nested deeper than the interpreter's stack
+            # raises RecursionError, which FastAPI answers 400 (see ``app._body_unparsable``).
             return None
 
 

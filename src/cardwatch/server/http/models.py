@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from cardwatch.pan import is_pan, safe_text
 
@@ -63,7 +64,11 @@ class AuthorizationRequest(BaseModel):
     @model_validator(mode="after")
     def _one_card(self) -> AuthorizationRequest:
         if (self.pan is None) == (self.card_id is None):
-            raise ValueError("give exactly one of 'pan' or 'card_id'")
+            # A model-level error has no field of its own: ``fields`` names the two for the
+            # error answer (``app._problem``).
+            raise PydanticCustomError(
+                "one_card", "give exactly one of 'pan' or 'card_id'", {"fields": "pan, card_id"}
+            )
         return self
 
 
