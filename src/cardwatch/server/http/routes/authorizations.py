@@ -106,11 +106,13 @@ async def authorise(
     except KeyReusedError as e:
         # Stripe's rule: a key names one payment. Another payment under it is refused, never
         # decided and never answered with the first one's approval.
-        field, what = ("Idempotency-Key", "Idempotency-Key") if key else ("txn_id", "txn_id")
-        log.info("authorisation %s refused: %s reused (%s)", txn.txn_id, what, ", ".join(e.fields))
+        field = what = "Idempotency-Key" if key else "txn_id"
+        # The client sent a pan or a card_id; the service compared the card token.
+        differ = ", ".join("card (pan or card_id)" if f == "card_id" else f for f in e.fields)
+        log.info("authorisation %s refused: %s reused (%s)", txn.txn_id, what, differ)
         problem = (
-            f"{what} reused with a different payment ({', '.join(e.fields)} differ from the "
-            f"payment first sent with it); send a new payment with a new {what}"
+            f"{what} reused with a different payment ({differ} differ from the payment first "
+            f"sent with it); send a new payment with a new {what}"
         )
         raise HTTPException(409, [{"field": field, "problem": problem}]) from None
     except ValueError as e:  # e.g. a timestamp the profiles cannot place
