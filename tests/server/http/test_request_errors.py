@@ -97,3 +97,19 @@ def test_an_open_api_is_warned_of_at_start_up(
     with caplog.at_level(logging.WARNING):
         create_app(services)
     assert not any("CARDWATCH_API_KEY" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("grouped", ["4111 1111 1111 1111", "5555-5555-5555-4444"])
+def test_a_grouped_card_number_is_never_taken_for_a_card_id(
+    client: TestClient, services: Services, grouped: str
+) -> None:
+    """A PAN written with spaces or dashes is still a PAN: as ``card_id`` it would be stored as
+    it is, in clear, so it is refused, and it never reaches a URL path either."""
+    before = _decisions(services)
+    body = {k: v for k, v in PAYMENT.items() if k != "pan"} | {"card_id": grouped}
+    r = client.post("/v1/authorizations", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "card_id"
+    assert _decisions(services) == before
+    r = client.get(f"/v1/cards/{grouped}/controls")
+    assert r.status_code == 422 and "token" in r.text

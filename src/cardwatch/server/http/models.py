@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from cardwatch.pan import is_pan, safe_text
+from cardwatch.pan import is_pan, pan_digits, safe_text
 
 __all__ = [
     "AuthorizationRequest",
@@ -57,7 +57,7 @@ class AuthorizationRequest(BaseModel):
     @field_validator("card_id")
     @classmethod
     def _card_id_is_not_a_pan(cls, v: str | None) -> str | None:
-        if v is not None and v.isdigit() and 12 <= len(v) <= 19:
+        if v is not None and pan_digits(v) is not None:  # grouped by spaces or dashes too
             raise ValueError("a card number goes in 'pan', where it is tokenised")
         return v
 

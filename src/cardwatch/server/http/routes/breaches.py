@@ -21,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from cardwatch.errors import NotFoundError
+from cardwatch.pan import pan_digits
 from cardwatch.respond import check_card, respond
 from cardwatch.server.http.deps import ApiKey, Now, ServicesDep
 from cardwatch.store.records import Breach
@@ -162,7 +163,7 @@ def read_card_check(
     breach_id: str, card_id: str, request: Request, services: ServicesDep, now: Now
 ) -> dict[str, Any]:
     """Whether a card was exposed ("am I affected?"), for the bank's own app, by token."""
-    if card_id.isdigit():
+    if card_id.isdigit() or pan_digits(card_id) is not None:
         raise HTTPException(422, "card_id: use the card's token, never a card number in a URL")
     client = request.client.host if request.client else "?"
     if per_client.hit(client) or per_card.hit(card_id):

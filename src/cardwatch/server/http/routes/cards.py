@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from cardwatch.pan import pan_digits
 from cardwatch.server.http.deps import ApiKey, Now, ServicesDep
 from cardwatch.server.http.models import ControlBody
 from cardwatch.store.records import Control
@@ -28,7 +29,7 @@ def _out(control: Control) -> dict[str, Any]:
 
 
 def _card(card_id: str) -> str:
-    if card_id.isdigit():
+    if card_id.isdigit() or pan_digits(card_id) is not None:
         raise HTTPException(422, "card_id: use the card's token, never a card number in a URL")
     return card_id
 
