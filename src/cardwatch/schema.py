@@ -43,7 +43,6 @@ class ResponseCode(StrEnum):
 
     APPROVED = "00"
     DO_NOT_HONOUR = "05"
-    INVALID_CARD_NUMBER = "14"
     FORMAT_ERROR = "30"
     NOT_PERMITTED = "57"
     SUSPECTED_FRAUD = "59"

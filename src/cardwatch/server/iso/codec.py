@@ -7,7 +7,8 @@ Track data (DE 35, 45), the PIN block (DE 52) and chip data (DE 55) are never co
 An advice (0120 / 0220) must carry DE 39, the decision the network took in stand-in.
 
 A message whose MTI and STAN can be read but which is otherwise wrong is answered (DE 39 ``30``
-format error, ``14`` for a card number failing Luhn): the acquirer gets an answer at once instead
+format error, a card number failing Luhn included: ``14`` would be the usual code, but the
+contract's DE 39 list is what acquirers rely on): the acquirer gets an answer at once instead
 of timing out into stand-in. A message without a readable MTI or STAN cannot be answered and
 raises :class:`MalformedMessageError`.
 """
@@ -58,7 +59,6 @@ SPEC = iso8583.specs.default_ascii
 #: Fields every answer returns exactly as received.
 ECHOED_FIELDS = ("2", "3", "4", "7", "11", "37", "41", "42")
 _NETWORK_ECHOED = ("7", "11", "70")
-INVALID_CARD_NUMBER = "14"
 
 # (message class digits, function digit) → kind.
 _KINDS: dict[tuple[str, str], MessageKind] = {
@@ -227,7 +227,7 @@ def _financial(
     if not (pan.isdigit() and 12 <= len(pan) <= 19):
         raise _Invalid("DE 2 is not a card number of 12 to 19 digits")
     if not luhn_valid(pan):
-        raise _Invalid(f"DE 2 {mask(pan)} fails the Luhn check", INVALID_CARD_NUMBER)
+        raise _Invalid(f"DE 2 {mask(pan)} fails the Luhn check")  # 30: the contract's DE 39 list
     amount_text = _required(doc, "4")
     if not amount_text.isdigit():
         raise _Invalid(f"DE 4 amount {amount_text!r} is not 12 digits")
