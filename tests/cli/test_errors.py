@@ -123,3 +123,21 @@ def test_users_add_without_a_terminal_points_to_password_stdin(tmp_path: Path) -
     )
     said = _refused(result)
     assert "--password-stdin" in said and "Aborted" not in said
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["breach", "detect", "--out"],
+        ["breach", "exposure", "chain:Nowhere", "--out"],
+        ["breach", "respond", "chain:Nowhere", "--reissue-out"],
+        ["replay", "--rules-only", "--out"],
+    ],
+)
+def test_an_output_file_in_a_missing_directory_is_refused_first(
+    home: list[str], tmp_path: Path, args: list[str]
+) -> None:
+    """Before any work: a breach response is stored before its plan is written, and a replay
+    takes minutes, so a typo in the path must not end them in a traceback."""
+    said = _refused(runner.invoke(app, [*args, str(tmp_path / "no" / "x.csv"), *home]), 2)
+    assert "does not exist" in said

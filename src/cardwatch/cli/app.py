@@ -61,6 +61,17 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def output_file(path: Path | None) -> Path | None:
+    """Typer callback for an option naming a file to write: refuse a missing directory before
+    any work is done, so that a long replay or a breach response (already stored) does not end
+    in a traceback with its file unwritten."""
+    if path is not None and not path.parent.is_dir():
+        raise typer.BadParameter(f"directory {path.parent} does not exist")
+    if path is not None and path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; name a file")
+    return path
+
+
 class _Group(TyperGroup):
     """The root command: every verb and sub-verb runs inside its :meth:`invoke`, so this is the
     one place where a :class:`~cardwatch.errors.CardwatchError` (a mistake the user can fix: an

@@ -22,7 +22,7 @@ from rich.table import Table
 from cardwatch.breach import DetectConfig, Suspect, detect
 from cardwatch.breach.exposure import exposure, reissue_plan, triage
 from cardwatch.breach.response import ACTIONS, REISSUE_COLUMNS, ResponsePlan
-from cardwatch.cli.app import Home, app, console, open_history
+from cardwatch.cli.app import Home, app, console, open_history, output_file
 from cardwatch.cli.times import parse_time
 from cardwatch.errors import NotFoundError
 from cardwatch.live_history import LiveHistory
@@ -93,7 +93,9 @@ def _table(found: list[Suspect]) -> Table:
 def detect_command(
     home: Home = None,
     as_of: AsOf = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON list here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON list here.", callback=output_file)
+    ] = None,
 ) -> None:
     """Rank suspected points of compromise, using only fraud reported by --as-of."""
     history, moment = _source(home, as_of)
@@ -115,7 +117,9 @@ def exposure_command(
     ],
     home: Home = None,
     as_of: AsOf = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Reissue plan CSV.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Reissue plan CSV.", callback=output_file)
+    ] = None,
 ) -> None:
     """The cards exposed at a detected suspect, most at risk first."""
     history, moment = _source(home, as_of)
@@ -198,7 +202,10 @@ def respond_command(
         bool, typer.Option("--notify/--no-notify", help="Queue notices to exposed cardholders.")
     ] = True,
     reissue_out: Annotated[
-        Path | None, typer.Option("--reissue-out", help="Write the reissue plan CSV here.")
+        Path | None,
+        typer.Option(
+            "--reissue-out", help="Write the reissue plan CSV here.", callback=output_file
+        ),
     ] = None,
     base_url: Annotated[
         str,

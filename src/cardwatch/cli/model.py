@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from cardwatch.cli.app import Home, app, console, open_history, stages
+from cardwatch.cli.app import Home, app, console, open_history, output_file, stages
 from cardwatch.cli.times import parse_time, parse_window
 from cardwatch.engine import Policy
 from cardwatch.errors import ConfigurationError, NoDataError
@@ -119,7 +119,10 @@ def _day(t: datetime) -> str:
 
 @app.command("replay")
 def replay_command(
-    out: Annotated[Path, typer.Option("--out", help="CSV (or .parquet) of the decisions.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="CSV (or .parquet) of the decisions.", callback=output_file),
+    ],
     home: Home = None,
     start: From = None,
     end: To = None,
