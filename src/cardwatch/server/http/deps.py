@@ -16,7 +16,7 @@ from cardwatch.service import AuthorisationService
 from cardwatch.store.base import Store
 from cardwatch.workspace import Workspace
 
-__all__ = ["ApiKey", "Now", "Services", "ServicesDep"]
+__all__ = ["ApiKey", "Now", "Services", "ServicesDep", "bearer_matches"]
 
 
 @dataclass
@@ -46,12 +46,25 @@ def _now(services: ServicesDep) -> datetime:
 Now = Annotated[datetime, Depends(_now)]
 
 
+def bearer_matches(authorization: str | None, api_key: str) -> bool:
+    """True when ``authorization`` is ``Bearer <api_key>`` (RFC 6750: the scheme in any case).
+
+    The scheme is required: a bare key in the header is a client that does not speak the
+    protocol the API documents, and accepting it would make "Bearer" optional by accident.
+    The key is compared in constant time (``hmac.compare_digest``), so the time of a refusal
+    does not tell how much of a guess was right; it is always compared, even when the scheme
+    is wrong, for the same reason.
+    """
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    same = hmac.compare_digest(token.strip().encode(), api_key.encode())
+    return scheme.lower() == "bearer" and same
+
+
 def _api_key(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> None:
     """When ``CARDWATCH_API_KEY`` is set, the issuer's systems must present it as a bearer token."""
     if services.api_key is None:
         return
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), services.api_key.encode()):
+    if not bearer_matches(authorization, services.api_key):
         raise HTTPException(401, "a valid API key is required", {"WWW-Authenticate": "Bearer"})
 
 

@@ -15,7 +15,6 @@ OpenAPI document describes.
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
@@ -23,7 +22,7 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cardwatch.server.http.deps import Services
+from cardwatch.server.http.deps import Services, bearer_matches
 from cardwatch.server.http.models import AuthorizationRequest
 from cardwatch.server.http.routes.authorizations import authorise
 
@@ -82,10 +81,8 @@ class DirectAuthorisations:
         if idempotency_key is not None and len(idempotency_key) > _MAX_KEY:
             return None
         api_key = self.services.api_key
-        if api_key is not None:
-            given = (authorization or "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), api_key.encode()):
-                return None
+        if api_key is not None and not bearer_matches(authorization, api_key):
+            return None
         try:
             data = json.loads(body)
             if not isinstance(data, dict):

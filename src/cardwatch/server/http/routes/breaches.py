@@ -14,7 +14,6 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -24,6 +23,7 @@ from cardwatch.errors import NotFoundError
 from cardwatch.pan import pan_digits
 from cardwatch.respond import check_card, respond
 from cardwatch.server.http.deps import ApiKey, Now, ServicesDep
+from cardwatch.server.http.models import UtcDateTime
 from cardwatch.store.records import Breach
 
 __all__ = ["RateLimiter", "RespondBody", "router"]
@@ -68,9 +68,9 @@ class RespondBody(BaseModel):
     as last responded, else every store of the chain). Responding again with a later ``as_of``
     updates the same breach."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    as_of: datetime | None = None
+    as_of: UtcDateTime | None = None
     notify: bool = True
     stores_only: bool | None = None
 
@@ -138,15 +138,12 @@ def create_response(
 ) -> dict[str, Any]:
     """Respond to a stored breach or a detected suspect (key, merchant or chain name)."""
     body = body or RespondBody()
-    as_of = body.as_of
-    if as_of is not None and as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)
     result = respond(
         services.workspace,
         services.store,
         breach_id,
         now=now,
-        as_of=as_of,
+        as_of=body.as_of,
         notify=body.notify,
         base_url=services.service.base_url,
         key=services.actions.key,
