@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cardwatch.schema import HISTORY_SCHEMA
 from cardwatch.store.base import Store
 from cardwatch.store.history import History, transactions_table
 from cardwatch.workspace import Workspace
@@ -89,6 +90,17 @@ class LiveHistory:
 
     def is_empty(self) -> bool:
         return self.history.is_empty() and self.live.num_rows == 0
+
+    def table(self, end: datetime | None = None) -> pa.Table:
+        """Payments before ``end`` (all when None), the store's labels applied, sorted by
+        (timestamp, txn_id) in the history's schema: what ``History.table`` gives, with what
+        the service has learnt since the import."""
+        sql, params = "SELECT * FROM transactions", []
+        if end is not None:
+            sql, params = sql + " WHERE timestamp < ?", [end]
+        with self.connect() as con:
+            out = con.sql(sql + " ORDER BY timestamp, txn_id", params=params).to_arrow_table()
+        return out.select(HISTORY_SCHEMA.names).cast(HISTORY_SCHEMA)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         con = self.history.connect()

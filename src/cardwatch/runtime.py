@@ -20,10 +20,12 @@ import pyarrow.compute as pc
 
 from cardwatch.engine import Engine, ModelScorer, Policy
 from cardwatch.errors import NoDataError
+from cardwatch.live_history import LiveHistory
 from cardwatch.model import FraudModel, ModelRegistry
 from cardwatch.profiles import DEFAULT_LABEL_DELAY_US, FEATURE_NAMES
 from cardwatch.replay import feature_frame, replay
 from cardwatch.rules import RuleStore, compile_ruleset
+from cardwatch.store.base import Store
 from cardwatch.store.history import History
 from cardwatch.workspace import Workspace
 
@@ -107,9 +109,15 @@ def train_model(
     *,
     label_settle: timedelta = LABEL_SETTLE,
     on_stage: Callable[[str], None] | None = None,
+    store: Store | None = None,
     **params: Any,
 ) -> Trained:
     """Train on payments in [start, end) with the labels reported by ``as_of``; store a version.
+
+    With the service's ``store``, the payments it decided since the import and the labels it
+    received (``POST /v1/labels``, the console's verdicts, "not me") count too, as
+    :class:`~cardwatch.live_history.LiveHistory` lays them over the imported history: the
+    chargebacks a fraud team posts are what the next model should learn from.
 
     Profiles are built from the whole history before ``end`` (a card's first payment in the
     window still knows the card's past), exactly as the live engine would have built them.
@@ -124,7 +132,7 @@ def train_model(
     stage = on_stage or (lambda _: None)
     history = History(ws)
     stage("reading history")
-    table = history.table(end=end)
+    table = LiveHistory(ws, store).table(end=end) if store is not None else history.table(end=end)
     stage(f"replaying {table.num_rows:,} payments into profiles")
     frame = feature_frame(table, history.cards(), as_of=as_of)
     frame = _between(frame, start, end)

@@ -61,6 +61,14 @@ class Workspace:
         """``$CARDWATCH_DATABASE_URL`` (PostgreSQL) or the workspace's SQLite file."""
         return os.environ.get("CARDWATCH_DATABASE_URL") or f"sqlite:///{self.home / 'cardwatch.db'}"
 
+    @property
+    def has_store(self) -> bool:
+        """Whether an operational store is there to read: PostgreSQL configured, or the SQLite
+        file made by a service or a breach response (a workspace of imports only has none)."""
+        return (
+            bool(os.environ.get("CARDWATCH_DATABASE_URL")) or (self.home / "cardwatch.db").exists()
+        )
+
     def pan_key(self) -> bytes:
         """Key for PAN tokenisation (HMAC-SHA256)."""
         return self._secret("CARDWATCH_PAN_KEY", "pan.key")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cardwatch.importer import import_cards, import_file
@@ -20,6 +21,8 @@ from cardwatch.runtime import (
     train_model,
 )
 from cardwatch.store.history import History
+from cardwatch.store.records import Label
+from cardwatch.store.sql import SqlStore
 from cardwatch.workspace import Workspace
 from cardwatch.world import World, WorldConfig, simulate
 
@@ -96,3 +99,31 @@ def test_an_ensemble_trained_by_train_model_scores_the_replay(
     assert 1000 < later.sum() == decisions.num_rows
     expected = parts.scorer.score_batch(np.ascontiguousarray(X[later], dtype=np.float64))
     np.testing.assert_array_equal(decisions.column("score").to_numpy(), expected)
+
+
+def test_train_model_learns_the_labels_the_service_received(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Chargebacks posted to the service (``POST /v1/labels``) are in its store, not in the
+    imported history: given the store, training counts them; without it, it cannot."""
+    world = simulate(WorldConfig(seed=5).resized(cards=300, days=30))
+    history = _import(world, workspace, tmp_path)
+    as_of = datetime(2025, 11, 1, tzinfo=UTC)
+    honest = history.table(end=as_of - timedelta(days=10)).filter(pc.equal(pc.field("is_fraud"), 0))
+    picked = honest.slice(0, 7)
+    store = SqlStore.open(workspace.database_url)
+    try:
+        for txn_id, card_id in zip(
+            picked.column("txn_id").to_pylist(), picked.column("card_id").to_pylist(), strict=True
+        ):
+            store.add_label(Label(txn_id, card_id, True, as_of - timedelta(days=1), "api"))
+        late = honest.slice(7, 1).to_pylist()[0]  # reported after the moment of training
+        store.add_label(Label(late["txn_id"], late["card_id"], True, as_of + timedelta(1), "api"))
+        params = {"n_estimators": 5, "num_leaves": 7}
+        without = train_model(workspace, None, as_of, as_of, as_of, **params)
+        with_store = train_model(workspace, None, as_of, as_of, as_of, store=store, **params)
+    finally:
+        store.close()
+    assert workspace.has_store
+    assert with_store.rows == without.rows
+    assert with_store.frauds == without.frauds + 7

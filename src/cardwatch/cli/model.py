@@ -20,6 +20,7 @@ from cardwatch.errors import ConfigurationError, NoDataError
 from cardwatch.model import ModelRegistry
 from cardwatch.runtime import engine_parts, replay_workspace, train_model
 from cardwatch.store.history import History
+from cardwatch.store.sql import open_store
 
 From = Annotated[str | None, typer.Option("--from", help="Start (ISO 8601), inclusive.")]
 To = Annotated[str | None, typer.Option("--to", help="End (ISO 8601), exclusive.")]
@@ -72,20 +73,28 @@ def train(
             f"no payment in the training window {window}{why}; the history runs from "
             f"{_day(first)} to {_day(last)}"
         )
-    with stages(4, "training") as stage:
-        trained = train_model(
-            ws,
-            t_start,
-            t_end,
-            moment,
-            datetime.now(UTC),
-            on_stage=stage,
-            n_estimators=trees,
-            seed=seed,
-            n_models=models,
-            target_false_decline_rate=false_decline_rate,
-            target_challenge_rate=challenge_rate,
-        )
+    store = open_store(ws) if ws.has_store else None
+    try:
+        with stages(4, "training") as stage:
+            trained = train_model(
+                ws,
+                t_start,
+                t_end,
+                moment,
+                datetime.now(UTC),
+                on_stage=stage,
+                store=store,
+                n_estimators=trees,
+                seed=seed,
+                n_models=models,
+                target_false_decline_rate=false_decline_rate,
+                target_challenge_rate=challenge_rate,
+            )
+    finally:
+        if store is not None:
+            store.close()
+    if store is not None:
+        console.print("with the payments and labels the service recorded since the import")
     table = Table(
         title=f"model {trained.version}: {trained.rows:,} payments, "
         f"{trained.frauds:,} frauds known at {moment:%Y-%m-%d %H:%M}"
