@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cardwatch.engine import CardControls, Engine, Policy
+from cardwatch.engine import CardControls, ConfirmedPayment, Engine, Policy
 from cardwatch.profiles import FEATURE_INDEX
 from cardwatch.replay import feature_frame, replay, replay_into
 from cardwatch.schema import HISTORY_SCHEMA
@@ -30,6 +30,9 @@ _CONTROLS = {
     "no_abroad_travel_de": CardControls(block_abroad=True, travel_countries=frozenset({"DE"})),
     "allow_m1": CardControls(allowed_merchants=frozenset({"m1"}), max_amount=500.0),
     "confirmed_m2": CardControls(confirmed_merchants=frozenset({"m2"})),
+    "confirmed_m1_online": CardControls(
+        confirmed_payments=(ConfirmedPayment("m1", 130.0, "ecommerce", "EUR"),)
+    ),
     "no_5812": CardControls(blocked_mccs=frozenset({"5812"}), blocked_countries=frozenset({"US"})),
 }
 

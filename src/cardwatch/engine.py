@@ -45,6 +45,7 @@ from cardwatch.schema import Action, Decision, Reason, ResponseCode, Transaction
 __all__ = [
     "ACTION_CODES",
     "CardControls",
+    "ConfirmedPayment",
     "Controls",
     "Engine",
     "Evaluation",
@@ -123,6 +124,40 @@ class RuleEvaluator(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmedPayment:
+    """One payment the cardholder confirmed with "it was me", as its retry must look.
+
+    The approval covers that payment only: the same merchant, channel and currency, up to
+    ``max_amount`` (the amount plus a small margin). A different channel (the card swiped in a
+    shop after an online decline) or currency is another payment the cardholder never saw, and
+    is decided normally.
+    """
+
+    merchant_id: str
+    max_amount: float
+    channel: str | None = None
+    currency: str | None = None
+
+    def covers(
+        self, merchant_id: str, amount: float, channel: str | None, currency: str | None
+    ) -> bool:
+        """Whether a payment is the confirmed one (currencies compared without case).
+
+        >>> c = ConfirmedPayment("m", 110.0, "ecommerce", "EUR")
+        >>> c.covers("m", 100.0, "ecommerce", "eur"), c.covers("m", 100.0, "card_present", "EUR")
+        (True, False)
+        >>> c.covers("m", 100.0, "ecommerce", "GBP"), c.covers("m", 120.0, "ecommerce", "EUR")
+        (False, False)
+        """
+        return (
+            merchant_id == self.merchant_id
+            and amount <= self.max_amount
+            and channel == self.channel
+            and (currency or "").upper() == (self.currency or "").upper()
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CardControls:
     """What a cardholder set on their card, in force at a given moment.
 
@@ -141,8 +176,8 @@ class CardControls:
     confirmed_merchants: frozenset[str] = frozenset()
     travel_countries: frozenset[str] = frozenset()
     blocked_channels: frozenset[str] = frozenset()
-    #: "It was me" approvals scoped to a merchant and capped at an amount: (merchant_id, max).
-    confirmed_limits: tuple[tuple[str, float], ...] = ()
+    #: "It was me" approvals, each scoped to one payment (merchant, channel, currency, amount).
+    confirmed_payments: tuple[ConfirmedPayment, ...] = ()
 
 
 class Controls(Protocol):
@@ -357,6 +392,7 @@ def control_verdict(
     card_not_present: bool,
     cross_border: bool,
     channel: str | None = None,
+    currency: str | None = None,
 ) -> tuple[Action, str, list[Reason]] | None:
     """What the cardholder's own controls say about a payment, or None when they are silent.
 
@@ -388,7 +424,7 @@ def control_verdict(
     if blocked is not None:
         return Action.DECLINE, ResponseCode.NOT_PERMITTED.value, [blocked]
     if merchant_id in ctl.confirmed_merchants or any(
-        merchant_id == m and amount <= cap for m, cap in ctl.confirmed_limits
+        c.covers(merchant_id, amount, channel, currency) for c in ctl.confirmed_payments
     ):
         return Action.APPROVE, ResponseCode.APPROVED.value, [_CONFIRMED]
     if merchant_id in ctl.allowed_merchants:
@@ -410,6 +446,7 @@ def judge(
     policy: Policy,
     model_reasons: Callable[[], list[Reason]],
     channel: str | None = None,
+    currency: str | None = None,
 ) -> tuple[Action, str, list[Reason]]:
     """Combine everything known about one payment into (action, response code, reasons).
 
@@ -428,6 +465,7 @@ def judge(
             card_not_present,
             cross_border,
             channel,
+            currency,
         )
         if verdict is not None:
             return verdict
@@ -560,6 +598,7 @@ class Engine:
             self.policy,
             lambda: self.scorer.reasons(xm, self.policy.reasons_k),
             txn.channel,
+            txn.currency,
         )
         decision = Decision(
             txn_id=txn.txn_id,

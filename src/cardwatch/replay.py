@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import numpy as np
@@ -41,7 +41,7 @@ from cardwatch.engine import (
     model_columns,
 )
 from cardwatch.profiles import FEATURE_INDEX, FEATURE_NAMES, Encoded, ProfileState, from_us, to_us
-from cardwatch.schema import Action, Reason, ResponseCode
+from cardwatch.schema import Action, Reason, ResponseCode, Transaction
 
 __all__ = ["ReplayResult", "feature_frame", "replay", "replay_into"]
 
@@ -58,6 +58,9 @@ _TEXT_COLUMNS = (
 _ACTION_NAMES = np.array([a.value for a in ACTIONS_BY_CODE], dtype=object)
 _APPROVED = ResponseCode.APPROVED.value
 _MAX_PASSES = 10_000
+#: A history without currencies is read as the live path reads such a payment (an "it was me"
+#: approval is scoped to a currency, and replay must decide as the live engine did).
+_DEFAULT_CURRENCY: str = next(f.default for f in fields(Transaction) if f.name == "currency")
 #: Rows per scoring task, and the most threads scoring at once.
 _SCORE_ROWS = 16_384
 _SCORING_THREADS = 8
@@ -366,7 +369,7 @@ def _judge_rows(
     take = pa.array(rows)
     text = {
         c: pc.take(_text(history, c), take).to_pylist()
-        for c in ("merchant_id", "mcc", "merchant_country", "entry_mode", "channel")
+        for c in ("merchant_id", "mcc", "merchant_country", "entry_mode", "channel", "currency")
     }
     no_flags = ExposureFlags()
     for j, r in enumerate(rows.tolist()):
@@ -389,6 +392,7 @@ def _judge_rows(
             policy,
             lambda xm=xm: scorer.reasons(xm, policy.reasons_k),  # type: ignore[misc]
             text["channel"][j],
+            text["currency"][j] or _DEFAULT_CURRENCY,
         )
         actions[r] = ACTION_CODES[action]
         response[r] = resp

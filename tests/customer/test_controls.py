@@ -98,6 +98,16 @@ def test_retry_is_scoped_to_merchant_and_amount() -> None:
     assert silent(verdict(txn(merchant_id="m_other"), [retry]))
 
 
+def test_retry_is_scoped_to_channel_and_currency() -> None:
+    """An "it was me" about an online payment does not let the card be swiped at that merchant,
+    nor a payment in another currency through: the cardholder confirmed one payment only."""
+    retry = retry_control(CARD, "m_shoes", 750.0, "EUR", T0, channel="ecommerce")
+    assert verdict(txn(amount=750.0), [retry]).reasons[0].code == "cardholder_confirmed"
+    assert silent(verdict(txn(amount=750.0, channel="card_present"), [retry]))
+    assert silent(verdict(txn(amount=750.0, currency="GBP"), [retry]))
+    assert silent(verdict(txn(amount=750.0, channel=None), [retry]))
+
+
 def test_retry_expires() -> None:
     retry = retry_control(CARD, "m_shoes", 80.0, "EUR", T0, ttl=timedelta(hours=1))
     assert active_controls([retry], T0 + timedelta(minutes=59)) == (retry,)

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from cardwatch.customer.control_cache import StoreControls
-from cardwatch.engine import CardControls
+from cardwatch.engine import CardControls, ConfirmedPayment
 from cardwatch.store.records import Control
 
 __all__ = ["EngineControls", "snapshot"]
@@ -21,14 +21,15 @@ __all__ = ["EngineControls", "snapshot"]
 def snapshot(controls: Iterable[Control]) -> CardControls | None:
     """One card's active controls as the engine's snapshot (None when it has none).
 
-    An "it was me" approval keeps its scope: that merchant, up to the amount it allows.
+    An "it was me" approval keeps its whole scope: that merchant, channel and currency, up to the
+    amount it allows (the engine approves only the payment the cardholder confirmed).
     """
     frozen = False
     countries: set[str] = set()
     channels: set[str] = set()
     travel: set[str] = set()
     allowed: set[str] = set()
-    confirmed: list[tuple[str, float]] = []
+    confirmed: list[ConfirmedPayment] = []
     seen = False
     for c in controls:
         seen = True
@@ -44,7 +45,14 @@ def snapshot(controls: Iterable[Control]) -> CardControls | None:
         elif c.kind == "allow_merchant" and value.get("merchant_id"):
             allowed.add(str(value["merchant_id"]))
         elif c.kind == "approve_retry" and value.get("merchant_id"):
-            confirmed.append((str(value["merchant_id"]), float(value.get("max_amount", 0.0))))
+            confirmed.append(
+                ConfirmedPayment(
+                    str(value["merchant_id"]),
+                    float(value.get("max_amount", 0.0)),
+                    value.get("channel"),
+                    value.get("currency"),
+                )
+            )
     if not seen:
         return None
     return CardControls(
@@ -53,7 +61,7 @@ def snapshot(controls: Iterable[Control]) -> CardControls | None:
         blocked_channels=frozenset(channels),
         travel_countries=frozenset(travel),
         allowed_merchants=frozenset(allowed),
-        confirmed_limits=tuple(confirmed),
+        confirmed_payments=tuple(confirmed),
     )
 
 
