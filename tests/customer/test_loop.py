@@ -119,6 +119,35 @@ def test_not_me_freezes_and_opens_a_case(store: Store) -> None:
     assert actions_seen == ["it_was_me", "add_freeze", "not_me", "unfreeze"]
 
 
+def test_it_was_me_after_not_me_says_the_card_is_frozen_and_changes_nothing(
+    store: Store,
+) -> None:
+    """After "not me" froze the card, "it was me" on another declined payment must not promise
+    a retry that will be declined (62), label the payment genuine, nor re-approve anything."""
+    first = decline("t1")
+    effects = notification_effects(first, txn("t1"), key=KEY, now=T0, base_url=BASE)
+    store.record_decision(first, txn("t1"), now=T0, effects=effects)
+    second = decline("t2")
+    other = txn("t2", merchant_id="m_electro")
+    effects = notification_effects(second, other, key=KEY, now=T0, base_url=BASE)
+    store.record_decision(second, other, now=T0, effects=effects)
+    one, two = (m.payload["links"] for m in store.outbox_messages())
+    controls = StoreControls(store)
+    actions = CardholderActions(store, KEY, controls)
+    later = T0 + timedelta(minutes=3)
+    actions.not_me(token_of(one["not_me"]), later)
+    labels = list(store.labels_known_at(later))
+    audit = [e.action for e in store.audit_entries(target="tok_card1")]
+    result = actions.it_was_me(token_of(two["it_was_me"]), later + timedelta(minutes=1))
+    assert result.kind == "card_frozen" and result.control_id is None
+    assert "frozen" in result.message and "not yours" in result.message
+    assert "go through for" not in result.message
+    kinds = [c.kind for c in actions.list_controls("tok_card1", later + timedelta(minutes=2))]
+    assert kinds == ["freeze"]
+    assert list(store.labels_known_at(later + timedelta(minutes=2))) == labels
+    assert [e.action for e in store.audit_entries(target="tok_card1")] == audit
+
+
 def test_cardholder_settings(store: Store) -> None:
     controls = StoreControls(store)
     actions = CardholderActions(store, KEY, controls)

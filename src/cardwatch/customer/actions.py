@@ -31,6 +31,8 @@ from cardwatch.store.records import AuditEntry, Case, CaseEvent, Control, Label
 __all__ = ["ActionResult", "BreachCheck", "CardholderActions"]
 
 CARDHOLDER = "cardholder"
+#: The note on the freeze "not me" sets: how the card's later answers know why it is frozen.
+NOT_ME_NOTE = "cardholder said: not me"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,22 @@ def _channels(values: Iterable[str]) -> list[str]:
     return chosen
 
 
+def _frozen_message(note: str) -> str:
+    """What an "it was me" on a frozen card answers: the truth, and the way out."""
+    if note == NOT_ME_NOTE:
+        return (
+            "Your card is frozen because you told us a payment on it was not yours, so no "
+            "payment can go through, this one included. Nothing has been changed. If this "
+            "payment was yours, contact your bank: they will check the card with you and can "
+            "unfreeze it."
+        )
+    return (
+        "Your card is frozen, so no payment can go through, this one included. Nothing has "
+        "been changed. Unfreeze the card in your banking app (or contact your bank), then "
+        "open this link again."
+    )
+
+
 class CardholderActions:
     """Cardholder actions over a store; ``key`` is the workspace's secret (link signing)."""
 
@@ -93,7 +111,18 @@ class CardholderActions:
 
     def it_was_me(self, token: str, now: datetime) -> ActionResult:
         """Approve the retry of a stopped payment: same card and merchant, up to its amount plus
-        a margin, for ``retry_ttl``. Raises ``LinkError``."""
+        a margin, for ``retry_ttl``. Raises ``LinkError``.
+
+        On a frozen card nothing is done and the link is not used up: the retry would be declined
+        whatever we approve (a freeze beats everything), and after "not me" an approval, and a
+        not-fraud label, would contradict what the cardholder told us. They are told why and what
+        to do instead; once the card is unfrozen the link still works.
+        """
+        claims = verify(token, self.key, now)
+        if claims.kind == "it_was_me":
+            frozen = self._frozen_note(claims.card_id, now)
+            if frozen is not None:
+                return ActionResult("card_frozen", claims.card_id, _frozen_message(frozen))
         link = redeem(self.store, token, self.key, now, "it_was_me")
         scope = link.scope
         control = retry_control(
@@ -131,7 +160,7 @@ class CardholderActions:
         for control in active_controls(self.store.controls_of(card_id), now):
             if control.kind in ("approve_retry", "allow_merchant"):
                 self.controls.revoke(card_id, control.control_id, now)
-        control = self._freeze(card_id, now, "cardholder said: not me")
+        control = self._freeze(card_id, now, NOT_ME_NOTE)
         self.store.add_label(Label(scope["txn_id"], card_id, True, now, CARDHOLDER))
         case = self.store.open_case(Case("cardholder_not_me", now, card_id=card_id, priority=90))
         self.store.add_case_event(
@@ -261,6 +290,18 @@ class CardholderActions:
         return list(self.controls.controls_for(card_id, at).controls)
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _frozen_note(self, card_id: str, at: datetime) -> str | None:
+        """None when the card is not frozen at ``at``; else the note of its freeze (``NOT_ME_NOTE``
+        when any freeze in force came from "not me")."""
+        notes = [
+            str(c.value.get("note", ""))
+            for c in self.controls.controls_for(card_id, at).controls
+            if c.kind == "freeze"
+        ]
+        if not notes:
+            return None
+        return NOT_ME_NOTE if NOT_ME_NOTE in notes else notes[0]
 
     def _freeze(self, card_id: str, now: datetime, note: str, who: str = CARDHOLDER) -> Control:
         return self._add(freeze_control(card_id, now, note), who, now)

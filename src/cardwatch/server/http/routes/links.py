@@ -94,4 +94,5 @@ def use_link(token: str, request: Request, services: ServicesDep, now: Now) -> H
             raise LinkError("invalid", "this link is not valid")
     except (LinkError, NotFoundError) as e:
         return _page("This link cannot be used", f"<p>{html.escape(str(e))}.</p>", 410)
-    return _page(_TITLES[claims.kind][0], f"<p>{html.escape(result.message)}</p>")
+    title = "Your card is frozen" if result.kind == "card_frozen" else _TITLES[claims.kind][0]
+    return _page(title, f"<p>{html.escape(result.message)}</p>")
