@@ -24,11 +24,12 @@ from cardwatch.customer.controls import (
 )
 from cardwatch.customer.links import LinkError, redeem, verify
 from cardwatch.errors import FieldError, NotFoundError, ValidationError
+from cardwatch.pan import contains_pan, pan_digits, safe_text
 from cardwatch.schema import CHANNELS
 from cardwatch.store.base import Store
 from cardwatch.store.records import AuditEntry, Case, CaseEvent, Control, Label
 
-__all__ = ["ActionResult", "BreachCheck", "CardholderActions"]
+__all__ = ["MAX_CARD_ID", "ActionResult", "BreachCheck", "CardholderActions", "check_card_id"]
 
 CARDHOLDER = "cardholder"
 #: The note on the freeze "not me" sets: how the card's later answers know why it is frozen.
@@ -56,6 +57,76 @@ class BreachCheck:
     window_start: datetime
     window_end: datetime
     message: str
+
+
+#: The longest card token accepted: a token is short; a longer one is a mistake or an attack.
+MAX_CARD_ID = 64
+#: A travel notice covers a trip: at most a year, starting within a year.
+LONGEST_TRIP = timedelta(days=365)
+#: A dated block or trusted merchant ends within five years (leave the end out for no end).
+LONGEST_SETTING = timedelta(days=5 * 365)
+
+
+def check_card_id(card_id: str) -> str:
+    """The card's token, refused when it cannot be one: empty, longer than ``MAX_CARD_ID``, or
+    holding a card number (a PAN must never reach the controls table or the audit trail)."""
+    if not card_id or len(card_id) > MAX_CARD_ID:
+        shown = safe_text(card_id[:20]) + ("..." if len(card_id) > 20 else "")
+        raise ValidationError(
+            [FieldError("card_id", shown, f"the card's token: 1 to {MAX_CARD_ID} characters")]
+        )
+    if card_id.isdigit() or pan_digits(card_id) is not None or contains_pan(card_id):
+        raise ValidationError(
+            [FieldError("card_id", safe_text(card_id), "use the card's token, never a card number")]
+        )
+    return card_id
+
+
+def _no_pan(column: str, value: str | None) -> None:
+    """Refuse a setting's text holding a card number: it would be stored and audited in clear."""
+    if value and (pan_digits(value) is not None or contains_pan(value)):
+        raise ValidationError(
+            [FieldError(column, safe_text(value), "holds a card number: never send one here")]
+        )
+
+
+def _period(
+    start: datetime, end: datetime | None, now: datetime, longest: timedelta, too_long: str
+) -> None:
+    """Refuse a period that is over before it is set, ends before it starts, or lasts longer
+    than ``longest`` (a block for 9999 years is a typo, or a wish for no end: say so)."""
+    for column, at in (("valid_from", start), ("valid_to", end)):
+        if at is not None and at.tzinfo is None:
+            raise ValidationError(
+                [FieldError(column, at.isoformat(), "give a time zone (e.g. Z for UTC)")]
+            )
+    if end is None:
+        return
+    if end <= now:
+        raise ValidationError([FieldError("valid_to", end.isoformat(), "already over")])
+    if end <= start:
+        raise ValidationError([FieldError("valid_to", end.isoformat(), "must be after valid_from")])
+    if end - start > longest or start - now > longest:
+        raise ValidationError([FieldError("valid_to", end.isoformat(), too_long)])
+
+
+_DATED = (
+    f"too long: a dated block or trusted merchant ends within {LONGEST_SETTING.days} days "
+    "(leave valid_to out for one with no end)"
+)
+_TRIP = f"too long: a travel notice starts and ends within {LONGEST_TRIP.days} days"
+
+
+def _start(start: datetime | None, now: datetime) -> datetime:
+    """When a setting takes effect: as asked, but never before it was set (a control cannot
+    have been in force in the past)."""
+    if start is None:
+        return now
+    if start.tzinfo is None:
+        raise ValidationError(
+            [FieldError("valid_from", start.isoformat(), "give a time zone (e.g. Z for UTC)")]
+        )
+    return max(start, now)
 
 
 def _countries(values: Iterable[str]) -> list[str]:
@@ -223,9 +294,8 @@ class CardholderActions:
         now: datetime,
         who: str = CARDHOLDER,
     ) -> Control:
-        if end <= start:
-            raise ValidationError([FieldError("end", end.isoformat(), "must be after start")])
-        control = travel_control(card_id, _countries(countries), start, end, now)
+        _period(start, end, now, LONGEST_TRIP, _TRIP)
+        control = travel_control(card_id, _countries(countries), max(start, now), end, now)
         return self._add(control, who, now)
 
     def allow_merchant(
@@ -236,10 +306,15 @@ class CardholderActions:
         until: datetime | None = None,
         merchant_name: str | None = None,
         who: str = CARDHOLDER,
+        start: datetime | None = None,
     ) -> Control:
         if not merchant_id:
             raise ValidationError([FieldError("merchant_id", merchant_id, "required")])
-        control = allow_merchant_control(card_id, merchant_id, now, until, merchant_name)
+        _no_pan("merchant_id", merchant_id)
+        _no_pan("merchant_name", merchant_name)
+        start = _start(start, now)
+        _period(start, until, now, LONGEST_SETTING, _DATED)
+        control = allow_merchant_control(card_id, merchant_id, now, until, merchant_name, start)
         return self._add(control, who, now)
 
     def block_countries(
@@ -249,9 +324,12 @@ class CardholderActions:
         now: datetime,
         until: datetime | None = None,
         who: str = CARDHOLDER,
+        start: datetime | None = None,
     ) -> Control:
+        start = _start(start, now)
+        _period(start, until, now, LONGEST_SETTING, _DATED)
         return self._add(
-            block_country_control(card_id, _countries(countries), now, until), who, now
+            block_country_control(card_id, _countries(countries), now, until, start), who, now
         )
 
     def block_channels(
@@ -261,8 +339,12 @@ class CardholderActions:
         now: datetime,
         until: datetime | None = None,
         who: str = CARDHOLDER,
+        start: datetime | None = None,
     ) -> Control:
-        return self._add(block_channel_control(card_id, _channels(channels), now, until), who, now)
+        start = _start(start, now)
+        _period(start, until, now, LONGEST_SETTING, _DATED)
+        control = block_channel_control(card_id, _channels(channels), now, until, start)
+        return self._add(control, who, now)
 
     def freeze(self, card_id: str, now: datetime, who: str = CARDHOLDER, note: str = "") -> Control:
         """Freeze the card (every authorisation declined with ``62``) until unfrozen."""

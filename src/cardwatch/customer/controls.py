@@ -119,17 +119,27 @@ def freeze_control(card_id: str, now: datetime, note: str = "") -> Control:
 
 
 def block_country_control(
-    card_id: str, countries: Iterable[str], now: datetime, until: datetime | None = None
+    card_id: str,
+    countries: Iterable[str],
+    now: datetime,
+    until: datetime | None = None,
+    start: datetime | None = None,
 ) -> Control:
+    """A country block, in force from ``start`` (default: now) until ``until`` (default: no end)."""
     value = {"countries": sorted({c.upper() for c in countries})}
-    return Control(card_id, "block_country", value, now, now, valid_to=until)
+    return Control(card_id, "block_country", value, start or now, now, valid_to=until)
 
 
 def block_channel_control(
-    card_id: str, channels: Iterable[str], now: datetime, until: datetime | None = None
+    card_id: str,
+    channels: Iterable[str],
+    now: datetime,
+    until: datetime | None = None,
+    start: datetime | None = None,
 ) -> Control:
+    """A channel block, in force from ``start`` (default: now) until ``until`` (default: no end)."""
     value = {"channels": sorted(set(channels))}
-    return Control(card_id, "block_channel", value, now, now, valid_to=until)
+    return Control(card_id, "block_channel", value, start or now, now, valid_to=until)
 
 
 def travel_control(
@@ -145,9 +155,11 @@ def allow_merchant_control(
     now: datetime,
     until: datetime | None = None,
     merchant_name: str | None = None,
+    start: datetime | None = None,
 ) -> Control:
+    """A trusted merchant, from ``start`` (default: now) until ``until`` (default: no end)."""
     value = {"merchant_id": merchant_id, "merchant_name": merchant_name}
-    return Control(card_id, "allow_merchant", value, now, now, valid_to=until)
+    return Control(card_id, "allow_merchant", value, start or now, now, valid_to=until)
 
 
 def retry_control(

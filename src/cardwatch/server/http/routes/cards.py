@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from cardwatch.pan import pan_digits
+from cardwatch.customer.actions import check_card_id
 from cardwatch.server.http.deps import ApiKey, Now, ServicesDep
 from cardwatch.server.http.models import ControlBody
 from cardwatch.store.records import Control
@@ -29,9 +29,9 @@ def _out(control: Control) -> dict[str, Any]:
 
 
 def _card(card_id: str) -> str:
-    if card_id.isdigit() or pan_digits(card_id) is not None:
-        raise HTTPException(422, "card_id: use the card's token, never a card number in a URL")
-    return card_id
+    """The card's token from the URL: a card number (even inside other text) or an overlong
+    token is refused with 422 before anything is stored."""
+    return check_card_id(card_id)
 
 
 @router.get("/controls")
@@ -47,8 +47,6 @@ def create_travel_notice(
         raise HTTPException(422, "countries: at least one country")
     start = body.valid_from or now
     end = body.valid_to or start + timedelta(days=14)
-    if end <= start:
-        raise HTTPException(422, "valid_to: must be after valid_from")
     return _out(services.actions.travel_notice(_card(card_id), body.countries, start, end, now))
 
 
@@ -59,7 +57,12 @@ def create_allowed_merchant(
     if not body.merchant_id:
         raise HTTPException(422, "merchant_id: required")
     control = services.actions.allow_merchant(
-        _card(card_id), body.merchant_id, now, until=body.valid_to, merchant_name=body.merchant_name
+        _card(card_id),
+        body.merchant_id,
+        now,
+        until=body.valid_to,
+        merchant_name=body.merchant_name,
+        start=body.valid_from,
     )
     return _out(control)
 
@@ -70,15 +73,12 @@ def create_block(
 ) -> list[dict[str, Any]]:
     if not body.countries and not body.channels:
         raise HTTPException(422, "countries or channels: give at least one")
+    card, start, end = _card(card_id), body.valid_from, body.valid_to
     made = []
     if body.countries:
-        made.append(
-            services.actions.block_countries(_card(card_id), body.countries, now, body.valid_to)
-        )
+        made.append(services.actions.block_countries(card, body.countries, now, end, start=start))
     if body.channels:
-        made.append(
-            services.actions.block_channels(_card(card_id), body.channels, now, body.valid_to)
-        )
+        made.append(services.actions.block_channels(card, body.channels, now, end, start=start))
     return [_out(c) for c in made]
 
 
