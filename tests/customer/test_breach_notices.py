@@ -88,6 +88,8 @@ def test_check_link_answers_and_can_be_used_again(store: Store) -> None:
     actions.freeze("tok_1", T0 + timedelta(days=1))
     again = actions.check_breach(token, T0 + timedelta(days=2))
     assert again.affected and "frozen" in again.message
+    # No reissue is planned for this card: no replacement is promised.
+    assert "replacement" not in again.message and "on its way" not in again.message
     with pytest.raises(LinkError) as err:
         actions.check_breach(token, T0 + timedelta(days=31))
     assert err.value.problem == "expired"

@@ -32,3 +32,34 @@ def test_a_pan_that_slipped_in_is_masked() -> None:
     n = decision_notice(Action.DECLINE, [], "Card 4111111111111111 shop", 1.0, "EUR", T0, {})
     assert "4111111111111111" not in n.text and "411111******1111" in n.text
     assert "Our checks flagged it." in n.text
+
+
+def test_own_settings_are_told_in_the_second_person_with_country_names() -> None:
+    n = decision_notice(
+        Action.DECLINE,
+        [Reason("blocked_country", "The cardholder blocks payments in US.")],
+        "Electro US",
+        50.0,
+        "USD",
+        T0,
+        {},
+        country="US",
+        channel="ecommerce",
+    )
+    assert "You blocked payments in the United States." in n.text
+    assert "The cardholder" not in n.text and " US." not in n.text
+
+
+def test_frozen_card_notice_does_not_blame_the_cardholders_settings() -> None:
+    """A card frozen by "not me" was frozen because the cardholder reported a payment."""
+    n = decision_notice(
+        Action.DECLINE,
+        [Reason("card_frozen", "The cardholder has frozen this card.")],
+        "Shoe Palace",
+        80.0,
+        "EUR",
+        T0,
+        {},
+    )
+    assert "settings you chose" not in n.text
+    assert "Your card is frozen." in n.text and "not yours" in n.text

@@ -264,9 +264,10 @@ class CardholderActions:
         if not exposed:
             message = "Your card was not among those exposed. There is nothing you need to do."
         elif frozen:
+            # No reissue plan is known here for this card: promise none.
             message = (
                 "Your card was exposed and is now frozen, so it cannot be misused. "
-                "A replacement is on its way."
+                "If you need a new card, contact your bank."
             )
         else:
             message = (

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from cardwatch.model.countries import country_name
 from cardwatch.pan import mask_pans_in
 from cardwatch.schema import Action, Reason
 
@@ -56,8 +57,44 @@ def format_local(at: datetime, tz: ZoneInfo | None = None) -> str:
     return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} ({local.tzname()})"
 
 
-def _reasons_text(reasons: Sequence[Reason]) -> str:
-    lines = [f"  - {r.message}" for r in reasons if r.message] or ["  - Our checks flagged it."]
+_CHANNEL_WORDS = {
+    "card_present": "in-store",
+    "ecommerce": "online",
+    "moto": "mail and phone order",
+    "atm": "cash machine",
+}
+
+
+def _to_cardholder(reason: Reason, country: str | None, channel: str | None) -> str:
+    """A reason in the cardholder's own terms: the engine writes the cardholder's settings for an
+    analyst ("The cardholder blocks payments in US."); the cardholder reads "You blocked
+    payments in the United States.".
+
+    >>> _to_cardholder(Reason("blocked_country", "The cardholder blocks payments in US."),
+    ...     "US", None)
+    'You blocked payments in the United States.'
+    """
+    code = reason.code
+    if code == "blocked_country" and country:
+        return f"You blocked payments in {country_name(country)}."
+    if code == "blocked_channel" and channel:
+        return f"You blocked {_CHANNEL_WORDS.get(channel, channel)} payments."
+    own = {
+        "blocked_abroad": "You blocked payments abroad.",
+        "blocked_card_not_present": "You blocked online, mail and phone payments.",
+        "blocked_mcc": "You blocked payments to this kind of merchant.",
+        "over_cardholder_limit": "It is above the limit you set for your card.",
+        "card_frozen": "Your card is frozen.",
+    }
+    return own.get(code, reason.message)
+
+
+def _reasons_text(
+    reasons: Sequence[Reason], country: str | None = None, channel: str | None = None
+) -> str:
+    lines = [f"  - {_to_cardholder(r, country, channel)}" for r in reasons if r.message] or [
+        "  - Our checks flagged it."
+    ]
     return "\n".join(lines)
 
 
@@ -72,11 +109,14 @@ def decision_notice(
     card_label: str | None = None,
     tz: ZoneInfo | None = None,
     retry_hours: int = 24,
+    country: str | None = None,
+    channel: str | None = None,
 ) -> Notice:
     """The message for a declined or challenged payment.
 
     ``links`` maps ``it_was_me`` / ``not_me`` to URLs; without them (a decline the cardholder's
-    own settings caused) the message points to those settings instead.
+    own settings caused) the message points to those settings instead. ``country`` and
+    ``channel`` are the payment's, to name what the cardholder blocked in their own words.
 
     >>> from datetime import UTC
     >>> n = decision_notice(Action.DECLINE, [Reason("x", "Far above your usual amount.")],
@@ -92,7 +132,7 @@ def decision_notice(
     else:
         subject = f"We stopped a payment of {format_amount(amount, currency)} at {merchant}"
         opening = f"We stopped a payment with {card}:"
-    parts = [opening, "", f"  {what}", "", "Why:", _reasons_text(reasons), ""]
+    parts = [opening, "", f"  {what}", "", "Why:", _reasons_text(reasons, country, channel), ""]
     if "it_was_me" in links:
         parts += [
             f'If it was you, choose "It was me" and try again: we will let the same payment '
@@ -109,6 +149,14 @@ def decision_notice(
         ]
     if links:
         parts.append("Each link works once and expires within a day.")
+    elif any(r.code == "card_frozen" for r in reasons):
+        # The freeze may be the cardholder's own or the one "not me" set: the notice cannot
+        # tell which, so it says both, truthfully, rather than "the settings you chose".
+        parts.append(
+            "Every payment with a frozen card is declined. If you froze it yourself, you can "
+            "unfreeze it in your banking app. If you told us a payment was not yours, we froze "
+            "it for you and will contact you about a replacement card."
+        )
     else:
         parts.append(
             "This follows the settings you chose for your card; you can change them "

@@ -82,6 +82,8 @@ def notification_effects(
         urls,
         card_label=card_label,
         tz=tz,
+        country=txn.merchant_country,
+        channel=txn.channel,
     )
     payload = {
         "subject": notice.subject,
