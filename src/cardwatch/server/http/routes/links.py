@@ -54,6 +54,8 @@ border:0;background:#0b5cad;color:#fff;cursor:pointer}}</style></head>
 
 
 def _limited(client: str) -> bool:
+    """Whether ``client`` (a bucket: what was tried, from which address) has had more than
+    ``_LIMIT`` attempts in ``_PERIOD`` seconds."""
     now = time.monotonic()
     seen = _recent[client]
     while seen and now - seen[0] > _PERIOD:
@@ -78,11 +80,20 @@ def read_link(token: str, services: ServicesDep, now: Now) -> HTMLResponse:
 
 @router.post("/l/{token}", response_class=HTMLResponse, include_in_schema=False)
 def use_link(token: str, request: Request, services: ServicesDep, now: Now) -> HTMLResponse:
+    # One bucket per address and kind of attempt: link taps, breach checks and bad tokens are
+    # counted apart, so that cardholders sharing an address (a NAT) are not locked out by
+    # someone else's guessing, nor a breach check by payment links.
     client = request.client.host if request.client else "?"
-    if _limited(client):
-        return _page("Please wait", "<p>Too many attempts. Try again in a minute.</p>", 429)
     try:
         claims = verify(token, services.actions.key, now)
+    except LinkError as e:
+        if _limited(f"bad:{client}"):
+            return _page("Please wait", "<p>Too many attempts. Try again in a minute.</p>", 429)
+        return _page("This link cannot be used", f"<p>{html.escape(str(e))}.</p>", 410)
+    bucket = "breach" if claims.kind == "breach_check" else "link"
+    if _limited(f"{bucket}:{client}"):
+        return _page("Please wait", "<p>Too many attempts. Try again in a minute.</p>", 429)
+    try:
         if claims.kind == "it_was_me":
             result = services.actions.it_was_me(token, now)
         elif claims.kind == "not_me":
