@@ -58,8 +58,9 @@ _TEXT_COLUMNS = (
 _ACTION_NAMES = np.array([a.value for a in ACTIONS_BY_CODE], dtype=object)
 _APPROVED = ResponseCode.APPROVED.value
 _MAX_PASSES = 10_000
-#: A history without currencies is read as the live path reads such a payment (an "it was me"
-#: approval is scoped to a currency, and replay must decide as the live engine did).
+#: A history without a currency column is read as the live path reads such a payment (the
+#: Transaction's default; a null in the column stays None, as it does live): an "it was me"
+#: approval is scoped to a currency, and replay must decide as the live engine did.
 _DEFAULT_CURRENCY: str = next(f.default for f in fields(Transaction) if f.name == "currency")
 #: Rows per scoring task, and the most threads scoring at once.
 _SCORE_ROWS = 16_384
@@ -372,6 +373,7 @@ def _judge_rows(
         for c in ("merchant_id", "mcc", "merchant_country", "entry_mode", "channel", "currency")
     }
     no_flags = ExposureFlags()
+    no_currency = None if "currency" in history.column_names else _DEFAULT_CURRENCY
     for j, r in enumerate(rows.tolist()):
         x = X[r]
         xm = x if cols is None else x[cols]
@@ -392,7 +394,7 @@ def _judge_rows(
             policy,
             lambda xm=xm: scorer.reasons(xm, policy.reasons_k),  # type: ignore[misc]
             text["channel"][j],
-            text["currency"][j] or _DEFAULT_CURRENCY,
+            text["currency"][j] if text["currency"][j] is not None else no_currency,
         )
         actions[r] = ACTION_CODES[action]
         response[r] = resp
