@@ -97,5 +97,7 @@ def build(
     metrics.track_backlog(lambda: len(store.outbox_messages(status="pending", limit=100_000)))
     services = Services(ws, service, store, actions, ws.pan_key(), registry=registry)
     app = create_app(services)
-    app.mount("/console", create_console(ws, store, clock=clock))  # type: ignore[arg-type]
+    # Behind https (the links' base URL says so) the session cookie must never travel in clear.
+    console = create_console(ws, store, clock=clock, secure_cookies=base_url.startswith("https://"))
+    app.mount("/console", console)  # type: ignore[arg-type]
     return Running(services, metrics, app, warmed)
