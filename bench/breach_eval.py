@@ -187,9 +187,10 @@ def connect(world: World) -> duckdb.DuckDBPyConnection:
 
 def evaluate(
     scenario: Scenario, config: DetectConfig, horizon_days: int | None = None,
-    stop_when_found: bool = False,
+    stop_when_found: bool = False, step: timedelta = DAY,
 ) -> Outcome:  # fmt: skip
-    """Simulate the scenario's world and run daily detection over it from the breach's start."""
+    """Simulate the scenario's world and run detection over it from the breach's start, once a
+    day (or every ``step``, as ``serve --detect-every`` runs it)."""
     world = simulate(scenario.world_config())
     truth = world.truth
     compromises = [*truth["breaches"], *truth["skimmers"]]
@@ -212,7 +213,7 @@ def evaluate(
     con = connect(world)
     found: set[int] = set()
     t0 = time.perf_counter()
-    for day, suspect in detect_daily(con, start, end, config):
+    for day, suspect in detect_daily(con, start, end, config, step):
         hit = matches(suspect, compromises)
         out.alerts.append((day, suspect.key, hit))
         if hit is not None:
@@ -500,6 +501,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--horizon", type=int, default=40, help="days of daily runs per world")
     p.add_argument("--timeline-cards", type=int, default=GOAL_CARDS)
     p.add_argument(
+        "--timeline-every",
+        type=float,
+        default=24.0,
+        help="hours between detection runs in the 2013-like worlds (serve --detect-every)",
+    )
+    p.add_argument(
         "--timeline-shares",
         default="0.02,0.05",
         help="defrauded shares of the 2013-like worlds (the first is plotted)",
@@ -605,13 +612,20 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     if not args.quick and not args.no_timeline:
         for share in (float(x) for x in args.timeline_shares.split(",")):
             sc = thirteen(share, args.timeline_cards)
-            tl = evaluate(sc, config, horizon_days=40, stop_when_found=True)
+            tl = evaluate(
+                sc,
+                config,
+                horizon_days=40,
+                stop_when_found=True,
+                step=timedelta(hours=args.timeline_every),
+            )
             timelines.append(tl)
             print(
                 f"2013-like world ({sc.cards:,} cards, {100 * share:g}% defrauded, "
                 f"{tl.defrauded} victims of {tl.exposed} exposed): breach starts "
                 f"{tl.breach_start:%Y-%m-%d}, first report {tl.first_report:%Y-%m-%d %H:%M}, "
-                f"first correct alert {tl.found_at and f'{tl.found_at:%Y-%m-%d}'} "
+                f"first correct alert {tl.found_at and f'{tl.found_at:%Y-%m-%d %H:%M}'} "
+                f"(runs every {args.timeline_every:g} h) "
                 f"({tl.reports_at_alert} victims reported by then): "
                 f"{_fmt(tl.lead_from_start)} days from the start, "
                 f"{_fmt(tl.lead_from_report)} days from the first report (goal: <= 2)"
@@ -634,6 +648,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             "goals": {c: goals(outcomes, c) for c in {o.scenario.cards for o in outcomes}},
             "timelines": [{
                 "cards": t.scenario.cards, "share": t.scenario.share, "exposed": t.exposed,
+                "every_hours": args.timeline_every,
                 "defrauded": t.defrauded, "start": str(t.breach_start),
                 "first_report": str(t.first_report), "alert": str(t.found_at),
                 "from_start": t.lead_from_start, "from_report": t.lead_from_report,

@@ -68,6 +68,22 @@ def test_a_new_suspect_is_recorded_and_alerted_once_without_notices(workspace, s
     assert not store.outbox_messages(limit=10)
 
 
+def test_every_six_hours_the_job_is_due_four_times_a_day(workspace, store) -> None:
+    """``every=6 h`` from 02:00: due at 02:00, 08:00, 14:00 and 20:00 and not in between, so a
+    burst of reports in the morning is looked at by the afternoon, not the next night."""
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR, every=timedelta(hours=6))
+    assert job.tick() is not None
+    due = []
+    for _ in range(24):
+        _advance(clock, timedelta(hours=1))
+        if job.tick() is not None:
+            due.append(clock().hour)
+    assert due == [8, 14, 20, 2]
+    with pytest.raises(ValueError, match="divide the day"):
+        DailyDetection(workspace, store, clock=clock, hour=HOUR, every=timedelta(hours=7))
+
+
 def test_a_restart_does_not_repeat_the_days_run(workspace, store) -> None:
     clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
     assert DailyDetection(workspace, store, clock=clock, hour=HOUR).tick() is not None

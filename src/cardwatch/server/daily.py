@@ -1,16 +1,17 @@
 """The daily breach detection inside ``cardwatch serve``.
 
-Once a day, at a configurable hour (UTC), and at start-up when the last run is older than the
-latest scheduled hour (the service was down then), detection runs as of the service's clock on
-what the service knows (:class:`~cardwatch.live_history.LiveHistory`, which ``breach respond``
-reads too): the workspace's imported history, the payments the service decided since that
-history ends, and the store's labels from their reported time laid over both — one
+Once a day, at a configurable hour (UTC) — or every few hours from it, when the fraud team would
+rather hear of a breach the day its reports arrive than the next night — and at start-up when the
+last run is older than the latest scheduled moment (the service was down then), detection runs as of
+the service's clock on what the service knows (:class:`~cardwatch.live_history.LiveHistory`, which
+``breach respond`` reads too): the workspace's imported history, the payments the service decided
+since that history ends, and the store's labels from their reported time laid over both — one
 ``transactions`` relation. Every suspect it finds that is not already a breach becomes one — the
 same breach record, exposure, alert in the analysts' queue and victims' cases that ``cardwatch
-breach respond --no-notify`` writes (:func:`cardwatch.respond.respond_to`), so the engine
-tightens on the exposed cards at once — and a stored breach whose window or stores the new
-evidence widened is updated in place. It never notifies cardholders: a person confirms a breach
-before its cardholders are told (``breach respond``, the API's respond, or the console's notify).
+breach respond --no-notify`` writes (:func:`cardwatch.respond.respond_to`), so the engine tightens
+on the exposed cards at once — and a stored breach whose window or stores the new evidence widened
+is updated in place. It never notifies cardholders: a person confirms a breach before its
+cardholders are told (``breach respond``, the API's respond, or the console's notify).
 
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
@@ -50,21 +51,29 @@ JOB = "breach_detect_daily"
 WHO = "daily_detection"
 
 
-def last_slot(now: datetime, hour: int) -> datetime:
-    """The latest scheduled moment at or before ``now``: today at ``hour`` UTC, else yesterday.
+def last_slot(now: datetime, hour: int, every: timedelta = timedelta(days=1)) -> datetime:
+    """The latest scheduled moment at or before ``now``: the runs fall at ``hour`` UTC and every
+    ``every`` after it (a whole number of them per day: 24 h, 12 h, 6 h, …).
 
     >>> last_slot(datetime(2026, 1, 5, 1, 30, tzinfo=UTC), 2).isoformat()
     '2026-01-04T02:00:00+00:00'
     >>> last_slot(datetime(2026, 1, 5, 2, 0, tzinfo=UTC), 2).isoformat()
     '2026-01-05T02:00:00+00:00'
+    >>> last_slot(datetime(2026, 1, 5, 1, 30, tzinfo=UTC), 2, timedelta(hours=6)).isoformat()
+    '2026-01-04T20:00:00+00:00'
+    >>> last_slot(datetime(2026, 1, 5, 15, 0, tzinfo=UTC), 2, timedelta(hours=6)).isoformat()
+    '2026-01-05T14:00:00+00:00'
     """
     now = now.astimezone(UTC)
     today = datetime.combine(now.date(), time(hour), tzinfo=UTC)
-    return today if now >= today else today - timedelta(days=1)
+    first = today if now >= today else today - timedelta(days=1)
+    return first + ((now - first) // every) * every
 
 
-def is_due(last: JobRun | None, now: datetime, hour: int) -> bool:
-    """Whether a run is due: never run, or the last run was before the latest scheduled hour
+def is_due(
+    last: JobRun | None, now: datetime, hour: int, every: timedelta = timedelta(days=1)
+) -> bool:
+    """Whether a run is due: never run, or the last run was before the latest scheduled moment
     (at start-up after a day or more down, that is at once).
 
     >>> t = datetime(2026, 1, 5, 3, tzinfo=UTC)
@@ -72,8 +81,11 @@ def is_due(last: JobRun | None, now: datetime, hour: int) -> bool:
     (True, True)
     >>> is_due(JobRun(JOB, t - timedelta(minutes=30), t), t, 2)
     False
+    >>> is_due(JobRun(JOB, t - timedelta(minutes=30), t), t + timedelta(hours=5), 2,
+    ...        timedelta(hours=6))
+    True
     """
-    return last is None or last.as_of < last_slot(now, hour)
+    return last is None or last.as_of < last_slot(now, hour, every)
 
 
 @dataclass
@@ -124,16 +136,20 @@ class DailyDetection:
         *,
         clock: Callable[[], datetime],
         hour: int = 2,
+        every: timedelta = timedelta(days=1),
         config: DetectConfig | None = None,
         registry: CollectorRegistry | None = None,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         if not 0 <= hour <= 23:
             raise ValueError(f"hour must be 0-23, not {hour}")
+        if every <= timedelta(0) or timedelta(days=1) % every:
+            raise ValueError(f"runs must divide the day evenly, not every {every}")
         self.workspace = workspace
         self.store = store
         self.clock = clock
         self.hour = hour
+        self.every = every
         self.config = config or DetectConfig()
         self.on_change = on_change
         self.runs = 0
@@ -145,7 +161,7 @@ class DailyDetection:
     def tick(self) -> DailyReport | None:
         """Run when due (see :func:`is_due`); None when not."""
         now = self.clock()
-        if not is_due(self.store.last_job_run(JOB), now, self.hour):
+        if not is_due(self.store.last_job_run(JOB), now, self.hour, self.every):
             return None
         return self.run_once(now)
 
