@@ -141,3 +141,9 @@ def test_an_output_file_in_a_missing_directory_is_refused_first(
     takes minutes, so a typo in the path must not end them in a traceback."""
     said = _refused(runner.invoke(app, [*args, str(tmp_path / "no" / "x.csv"), *home]), 2)
     assert "does not exist" in said
+
+
+def test_serve_refuses_a_detection_cadence_that_does_not_divide_the_day(home) -> None:
+    """Runs every 7 hours would drift around the clock: refused before anything is loaded."""
+    message = _refused(runner.invoke(app, ["serve", "--detect-every", "7", *home]))
+    assert "--detect-every must divide 24" in message and "7" in message
