@@ -68,8 +68,9 @@ def log_p_windows(
 ) -> np.ndarray:
     """:func:`log_p_window` for many windows at once: the point mass at ``k`` from log-gamma,
     then the next ``terms`` masses by their ratios, and what lies beyond bounded by a geometric
-    series (the ratios only fall beyond the mode). Never below the exact tail (the bound errs
-    towards no alert) and within a hair of it where alerts are decided.
+    series (the ratios only fall beyond the mode; a count still below the mode after ``terms``
+    masses is taken exactly). Never below the exact tail (the bound errs towards no alert) and
+    within a hair of it where alerts are decided.
 
     >>> k, n = np.array([8, 2, 3, 0]), np.array([20, 20, 40, 5])
     >>> exact = [log_p_window(int(a), int(b), 200, 30) for a, b in zip(k, n)]
@@ -97,10 +98,18 @@ def log_p_windows(
         term = term * ratio
         total += term
         j += 1
-    # Beyond: each further ratio is at most the last one.
+    # Beyond: each further ratio is at most the last one — once past the mode. A count far
+    # below its expectation (a popular place that defrauded cards visit less than chance says)
+    # is still climbing after ``terms`` masses, the bound does not hold there, and its tail, near
+    # 1, is taken exactly.
+    climbing = ratio >= 1.0
     last = np.minimum(ratio, 1 - 1e-12)
     total += term * last / (1 - last)
-    out[ok] = np.minimum(log_pmf + np.log(total), 0.0)
+    tail = np.minimum(log_pmf + np.log(total), 0.0)
+    if climbing.any():
+        tail[climbing] = hypergeom.logsf(kk[climbing] - 1, pp[climbing], gg[climbing],
+                                         nn[climbing])  # fmt: skip
+    out[ok] = tail
     return out
 
 
