@@ -46,5 +46,5 @@ def test_the_fast_tail_is_never_below_the_exact_one(case) -> None:
                                np.array([float(fraud)]))[0])  # fmt: skip
     exact = float(hypergeom.logsf(k - 1, population, fraud, customers))
     assert fast >= exact - 1e-6
-    if exact > -600:  # within double precision: close to it, not just above
+    if -600 < exact < -1:  # where alerts are decided, and within double precision: close
         assert fast - exact < 0.05
