@@ -19,7 +19,7 @@ from cardwatch.cli.app import Home, app, console, fail, open_workspace
 from cardwatch.customer.channels import LogChannel
 from cardwatch.customer.outbox import OutboxWorker
 from cardwatch.server.assembly import Running, build
-from cardwatch.server.daily import DailyDetection
+from cardwatch.server.daily import DailyDetection, divides_day
 from cardwatch.server.iso import IsoListener, StandInPolicy
 from cardwatch.server.iso_handler import ServiceHandler
 
@@ -133,7 +133,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve authorisations (HTTP and ISO 8583), cardholder links and the analyst console."""
-    if 24 % detect_every:
+    if not divides_day(timedelta(hours=detect_every)):
         raise fail(
             f"--detect-every must divide 24 evenly (1, 2, 3, 4, 6, 8, 12, 24): {detect_every}"
         )

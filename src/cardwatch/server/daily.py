@@ -43,12 +43,21 @@ from cardwatch.store.base import Store
 from cardwatch.store.records import AuditEntry, Breach, JobRun
 from cardwatch.workspace import Workspace
 
-__all__ = ["JOB", "DailyDetection", "DailyReport", "is_due", "last_slot"]
+__all__ = ["JOB", "DailyDetection", "DailyReport", "divides_day", "is_due", "last_slot"]
 
 log = logging.getLogger(__name__)
 
 JOB = "breach_detect_daily"
 WHO = "daily_detection"
+
+
+def divides_day(every: timedelta) -> bool:
+    """Whether runs ``every`` apart fall at the same times each day (24 h, 12 h, 6 h, …).
+
+    >>> divides_day(timedelta(hours=6)), divides_day(timedelta(hours=7))
+    (True, False)
+    """
+    return every > timedelta(0) and not timedelta(days=1) % every
 
 
 def last_slot(now: datetime, hour: int, every: timedelta = timedelta(days=1)) -> datetime:
@@ -143,7 +152,7 @@ class DailyDetection:
     ) -> None:
         if not 0 <= hour <= 23:
             raise ValueError(f"hour must be 0-23, not {hour}")
-        if every <= timedelta(0) or timedelta(days=1) % every:
+        if not divides_day(every):
             raise ValueError(f"runs must divide the day evenly, not every {every}")
         self.workspace = workspace
         self.store = store
