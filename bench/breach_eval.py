@@ -522,7 +522,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     )
     p.add_argument("--no-timeline", action="store_true")
     p.add_argument("--only", action="append", default=[], metavar="FILTER",
-                   help="only worlds matching every filter: share=0.01, quarter=true, seed=0, "
+                   help="only worlds matching every filter: share=0.01, quarter=true, seed=0,1, "
                         "decoys=false (to iterate on a few worlds)")  # fmt: skip
     p.add_argument("--replot", type=Path, default=None,
                    help="only redraw breach_recall.png (--plots) from a --json file")  # fmt: skip
@@ -530,24 +530,32 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def select(items: Sequence[Scenario], filters: Sequence[str]) -> list[Scenario]:
-    """The scenarios whose fields match every ``name=value`` filter (``--only``).
+    """The scenarios whose fields match every ``name=value`` filter (``--only``); a filter's
+    comma-separated values are alternatives (``share=0,0.005``), so one pool of workers runs a
+    whole slice of the sweep.
 
     >>> grid = scenarios(False, 2)
     >>> len(select(grid, ["quarter=true", "share=0.01"])), len(grid)
     (2, 24)
+    >>> len(select(grid, ["seed=1", "share=0.0,0.005"]))
+    4
     """
     out = list(items)
     for f in filters:
         name, _, text = f.partition("=")
-        kind = type(getattr(Scenario(), name))
-        if kind is bool:
-            want: Any = text.lower() in ("1", "true", "yes")
-        elif getattr(Scenario(), name) is None:
-            want = None if text in ("", "none", "None") else int(text)
-        else:
-            want = kind(text)
-        out = [sc for sc in out if getattr(sc, name) == want]
+        wanted = {_filter_value(name, t) for t in text.split(",")}
+        out = [sc for sc in out if getattr(sc, name) in wanted]
     return out
+
+
+def _filter_value(name: str, text: str) -> Any:
+    """``text`` read as the type of the scenario field ``name``."""
+    default = getattr(Scenario(), name)
+    if isinstance(default, bool):
+        return text.lower() in ("1", "true", "yes")
+    if default is None:
+        return None if text in ("", "none", "None") else int(text)
+    return type(default)(text)
 
 
 def thirteen(share: float, cards: int, seed: int = 0) -> Scenario:
