@@ -38,8 +38,14 @@ def build_world(
     breach_start: datetime = datetime(2013, 11, 27, tzinfo=UTC),
     breach_end: datetime = datetime(2013, 12, 15, tzinfo=UTC),
     chain_stores: int = 5,
+    cloned: bool = False,
+    travellers: int = 0,
 ) -> World:
-    """``breach_stores`` are indices into the chain's stores; empty means no breach."""
+    """``breach_stores`` are indices into the chain's stores; empty means no breach. ``cloned``:
+    the breach's victims are defrauded with copies of their stripes (card-present magstripe
+    payments in the United States) rather than online. ``travellers``: that many random cards
+    also pay once in the United States by stripe, honestly, at a random time — what clone use
+    looks like by chance."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {name: [] for name in HISTORY_SCHEMA.names}
     locals_ = [f"LOCAL{i:03d}" for i in range(150)]
@@ -110,7 +116,13 @@ def build_world(
     for card in rng.choice([f"c{c:04d}" for c in range(cards)], background_frauds, replace=False):
         if card not in victims:
             frauds.append((str(card), T0 + timedelta(days=float(rng.uniform(20, DAYS - 5)))))
+    chosen = rng.choice(cards, travellers, replace=False) if travellers else []
+    for card in (f"c{c:04d}" for c in chosen):
+        ts = T0 + timedelta(days=float(rng.uniform(1, DAYS - 1)))
+        add(card, ts, f"USSHOP{rng.integers(200)}", "US SHOP", "", rng.gamma(3, 20),
+            entry="magstripe", country="US")  # fmt: skip
     for card, start in frauds:
+        clone = cloned and card in victims
         for j in range(int(rng.integers(1, 4))):
             ts = start + timedelta(hours=3 * j)
             reported = ts + timedelta(days=float(rng.uniform(1, 5)))
@@ -126,8 +138,8 @@ def build_world(
                 "WEB",
                 "",
                 rng.gamma(4, 60),
-                channel="ecommerce",
-                entry="ecommerce",
+                channel="card_present" if clone else "ecommerce",
+                entry="magstripe" if clone else "ecommerce",
                 country="US",
                 fraud=1,
                 reported=reported,

@@ -85,6 +85,12 @@ class DetectConfig:
     real chain sharing tills (the tests' five-store chain) is then reported store by store
     until its evidence reaches beyond one store.
 
+    ``counterfeit_use``: also look for the place that cards *seen paying as clones* had in common
+    (:func:`cardwatch.breach.queries.counterfeit_use_sql`: a card-present stripe payment in a
+    country where the card never paid by chip), reported or not — the issuer sees a cloned
+    stripe the moment it is used, days before its cardholder reports it. Tested as a second
+    body of evidence, each at half of ``alpha``; its alerts say ``basis: counterfeit_use``.
+
     >>> DetectConfig().min_fraud_cards
     3
     """
@@ -111,3 +117,4 @@ class DetectConfig:
     subset_reach_days: float = 56.0
     subset_draws: int = 200_000
     name_group_leave_one_out: bool = False
+    counterfeit_use: bool = False

@@ -9,6 +9,7 @@ chain-level suspect — a breach of the tills of a chain rather than of one shop
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -45,8 +46,30 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     that paid there in its window) are then set aside and the rest tested again. Victims of a
     breach share more than the breached till — the bakery next door, the bus line — and without
     this those places would alert too, on the same cards.
+
+    With ``config.counterfeit_use`` the cards seen paying as clones are a second body of
+    evidence, tested on its own at half of ``alpha`` (the reports get the other half).
     """
-    ev = gather(engine, as_of, config)
+    if not config.counterfeit_use:
+        return _detect_on(engine, as_of, config, "reports")
+    half = dataclasses.replace(config, alpha=config.alpha / 2)
+    confirmed = _detect_on(engine, as_of, half, "reports")
+    early = [dataclasses.replace(s, basis="counterfeit_use")
+             for s in _detect_on(engine, as_of, half, "counterfeit_use")]  # fmt: skip
+    return _merge(confirmed, early)
+
+
+def _merge(confirmed: list[Suspect], early: list[Suspect]) -> list[Suspect]:
+    """The alerts of the two kinds of evidence, one per place: where reported fraud already
+    points at a place's stores, its alert stands, and the clones' only repeats it."""
+    stores = {m for s in confirmed for m in s.merchant_ids}
+    out = confirmed + [s for s in early if stores.isdisjoint(s.merchant_ids)]
+    return sorted(out, key=lambda s: (-s.score, s.merchant_id))
+
+
+def _detect_on(engine: Engine, as_of: datetime, config: DetectConfig, source: str) -> list[Suspect]:
+    """:func:`detect_with` over one kind of evidence (``evidence.SOURCES``)."""
+    ev = gather(engine, as_of, config, source)
     if ev is None:
         return []
     strata = [np.ones(len(ev.fraud_ids), bool)]
@@ -205,7 +228,8 @@ def detect_daily(
     """Run detection as of ``start``, ``start + step``, … up to ``end`` and yield each suspect
     (by :attr:`Suspect.key`) on the first run that alerts it — the day an analyst would have
     heard of it. A run with no fraud report since the previous one is skipped: its alerts could
-    only differ by the drift of the look-back window.
+    only differ by the drift of the look-back window (unless ``config.counterfeit_use``: cloned
+    stripes are evidence the moment they are used, reported or not).
 
     >>> from cardwatch.schema import HISTORY_SCHEMA
     >>> list(detect_daily(HISTORY_SCHEMA.empty_table(), datetime(2013, 12, 1),
@@ -224,7 +248,7 @@ def detect_daily(
         lo = int((prev or start - step).timestamp() * 1e6)
         hi = int(t.timestamp() * 1e6)
         new = np.searchsorted(reported, hi, "right") - np.searchsorted(reported, lo, "right")
-        if prev is None or new > 0:
+        if prev is None or new > 0 or config.counterfeit_use:
             for s in detect_with(engine, t, config):
                 if s.key not in seen:
                     seen.add(s.key)

@@ -145,13 +145,20 @@ def _daily(traffic: pa.Table, n_days: int) -> dict[str, np.ndarray]:
     return out
 
 
-def gather(engine: Engine, as_of: datetime, config: DetectConfig) -> Evidence | None:
+#: What makes a card "defrauded" for the tests: its fraud reported by ``as_of``, or (the early
+#: evidence, ``DetectConfig.counterfeit_use``) its stripe seen used as a clone by then.
+SOURCES = {"reports": queries.fraud_cards_sql, "counterfeit_use": queries.counterfeit_use_sql}
+
+
+def gather(
+    engine: Engine, as_of: datetime, config: DetectConfig, source: str = "reports"
+) -> Evidence | None:
     """Everything the tests need, or ``None`` when too few defrauded cards are known."""
     as_of = as_utc(as_of)
     start = as_of - timedelta(days=config.lookback_days)
     start_us = int(start.timestamp() * 1_000_000)
     as_of_us = int(as_of.timestamp() * 1_000_000)
-    fraud = engine.query(queries.fraud_cards_sql(engine, start, as_of))
+    fraud = engine.query(SOURCES[source](engine, start, as_of))
     if fraud.num_rows < config.min_fraud_cards:
         return None
     engine.register("cw_fraud_cards", fraud)

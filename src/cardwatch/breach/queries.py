@@ -20,6 +20,7 @@ DAY_US = 86_400_000_000
 
 __all__ = [
     "chain_cards_sql",
+    "counterfeit_use_sql",
     "daily_traffic_sql",
     "fraud_cards_sql",
     "population_sql",
@@ -52,6 +53,28 @@ def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
         WHERE is_fraud = 1 AND fraud_reported_at <= {e.ts(as_of)} AND timestamp <= {e.ts(as_of)}
         GROUP BY card_id
         HAVING min(timestamp) > {e.ts(start)}
+    """
+
+
+def counterfeit_use_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Cards seen paying as clones by ``as_of``, reported or not: a card-present payment read
+    from a magnetic stripe (or a chip fallback) in a country where the card never paid by chip
+    or contactless. A chip card cannot be copied, its stripe can: this is what stolen track
+    data looks like when it is used, days before the cardholder reports anything. Travellers at
+    a terminal without a chip reader look the same, at random places: noise under the null.
+    Shaped as :func:`fraud_cards_sql` (the first such payment stands for the first fraud and for
+    its report: it is known when it is made)."""
+    return f"""
+        WITH chip AS (
+            SELECT DISTINCT card_id, merchant_country FROM transactions
+            WHERE {_span(e, start, as_of)} AND entry_mode IN ('chip', 'contactless'))
+        SELECT t.card_id AS card_id, min({e.epoch_us("t.timestamp")}) AS first_fraud_us,
+               min({e.epoch_us("t.timestamp")}) AS reported_us, 1 AS counterfeit
+        FROM transactions t LEFT JOIN chip c
+          ON t.card_id = c.card_id AND t.merchant_country = c.merchant_country
+        WHERE {_span(e, start, as_of, "t.")} AND t.channel IN ('card_present', 'atm')
+          AND t.entry_mode IN ('magstripe', 'fallback') AND c.card_id IS NULL
+        GROUP BY t.card_id
     """
 
 

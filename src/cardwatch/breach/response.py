@@ -518,6 +518,7 @@ def merge_suspects(old: Suspect, new: Suspect) -> Suspect:
         places_tested=new.places_tested,
         fraud_card_ids=frauds,
         ongoing=new.ongoing,
+        basis=new.basis,
     )
 
 
@@ -721,6 +722,7 @@ def suspect_of(breach: Breach) -> Suspect:
         blame=float(ev.get("blame", 0.0)),
         places_tested=int(ev.get("places_tested", 0)),
         fraud_card_ids=tuple(str(c) for c in ev.get("fraud_card_ids") or []),
+        basis=str(ev.get("basis", "reports")),
     )
 
 

@@ -31,6 +31,9 @@ class Suspect:
     ``ongoing``: the evidence does not show the leak's end (victims of the latest payments cannot
     have been reported yet), so ``window_end`` is the run's ``as_of``, not the last victim's
     visit: every card that paid there since ``window_start`` is exposed.
+    ``basis``: what counted as a defrauded card — ``"reports"`` (fraud reported by ``as_of``) or
+    ``"counterfeit_use"`` (cards seen paying as clones, reported or not: early, unconfirmed
+    evidence; ``fraud_cards`` then counts those cards).
     """
 
     merchant_id: str
@@ -50,6 +53,7 @@ class Suspect:
     places_tested: int
     fraud_card_ids: tuple[str, ...] = ()
     ongoing: bool = False
+    basis: str = "reports"
 
     @property
     def key(self) -> str:
@@ -84,4 +88,5 @@ class Suspect:
             "blame": round(self.blame, 4),
             "places_tested": self.places_tested,
             "ongoing": self.ongoing,
+            "basis": self.basis,
         }

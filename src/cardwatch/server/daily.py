@@ -183,7 +183,11 @@ class DailyDetection:
         history = LiveHistory(self.workspace, self.store, now)
         if history.is_empty():
             report.skipped = "no history"
-        elif last is not None and not _reports_between(history, last.as_of, now):
+        elif (
+            last is not None
+            and not self.config.counterfeit_use
+            and not _reports_between(history, last.as_of, now)
+        ):
             report.skipped = "no fraud reported since the last run"
         else:
             self._detect(history, now, report)

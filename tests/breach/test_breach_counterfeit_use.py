@@ -1,0 +1,95 @@
+"""Early evidence: the place that cards *seen paying as clones* had in common, before anyone
+reports them (``DetectConfig(counterfeit_use=True)``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+
+from cardwatch.breach import DetectConfig, detect, detect_daily
+from cardwatch.breach.engine import duckdb_engine
+from cardwatch.breach.queries import counterfeit_use_sql
+from cardwatch.schema import HISTORY_SCHEMA
+
+from .conftest import CHAIN
+
+EARLY = DetectConfig(counterfeit_use=True)
+T = datetime(2013, 12, 1, tzinfo=UTC)
+
+
+def _rows(*payments: tuple[str, int, str, str]) -> pa.Table:
+    """(card, day, entry mode, country) payments, card-present, nothing reported."""
+    n = len(payments)
+    cols = {name: [None] * n for name in HISTORY_SCHEMA.names}
+    cols |= {
+        "txn_id": [f"t{i}" for i in range(n)],
+        "timestamp": [T + timedelta(days=d) for _, d, _, _ in payments],
+        "card_id": [c for c, _, _, _ in payments],
+        "amount": [10.0] * n,
+        "merchant_id": ["m"] * n,
+        "merchant_name": ["m"] * n,
+        "merchant_country": [k for _, _, _, k in payments],
+        "channel": ["card_present"] * n,
+        "entry_mode": [e for _, _, e, _ in payments],
+        "is_fraud": [0] * n,
+    }
+    return pa.table(cols, schema=HISTORY_SCHEMA)
+
+
+def test_clone_use_is_a_stripe_payment_where_the_card_never_used_its_chip() -> None:
+    history = _rows(
+        ("clone", 1, "chip", "FR"),
+        ("clone", 3, "magstripe", "US"),  # its first clone use
+        ("clone", 4, "fallback", "US"),
+        ("traveller", 2, "chip", "US"),
+        ("traveller", 3, "magstripe", "US"),  # its chip works there: a reader's fault
+        ("late", 9, "magstripe", "US"),  # after as_of
+    )
+    e = duckdb_engine(history)
+    got = e.query(counterfeit_use_sql(e, T - timedelta(days=30), T + timedelta(days=5)))
+    assert got.column("card_id").to_pylist() == ["clone"]
+    first = got.column("first_fraud_us").to_pylist()[0]
+    assert first == int((T + timedelta(days=3)).timestamp() * 1_000_000)
+
+
+def test_clones_find_the_breach_before_the_reports_do(world_factory: Callable) -> None:
+    world = world_factory(cloned=True)
+    assert world.first_report is not None
+    as_of = world.first_report + timedelta(days=5)  # a few victims reported: not enough yet
+    assert not [s for s in detect(world.table, as_of) if CHAIN in (s.chain, s.merchant_id)]
+    found = detect(world.table, as_of, EARLY)
+    assert found and found[0].merchant_id == CHAIN and found[0].level == "chain"
+    assert found[0].basis == "counterfeit_use" and found[0].to_dict()["basis"] == "counterfeit_use"
+    assert set(found[0].fraud_card_ids) <= world.victims
+
+
+def test_reported_fraud_keeps_its_alert_and_its_basis(world_factory: Callable) -> None:
+    world = world_factory(cloned=True)
+    late = datetime(2013, 12, 31, tzinfo=UTC)
+    found = [s for s in detect(world.table, late, EARLY) if CHAIN in (s.chain, s.merchant_id)]
+    assert len(found) == 1 and found[0].basis == "reports"
+
+
+def test_travellers_paying_by_stripe_abroad_raise_no_alert(world_factory: Callable) -> None:
+    world = world_factory(breach_stores=(), travellers=120)
+    for day in (40, 70, 100, 121):
+        assert detect(world.table, datetime(2013, 9, 1, tzinfo=UTC) + timedelta(days=day),
+                      EARLY) == []  # fmt: skip
+
+
+def test_daily_runs_alert_on_clones_first(world_factory: Callable) -> None:
+    """Daily runs with clones as evidence alert on the first day a run as of that day would,
+    days before the reports alone do."""
+    world = world_factory(cloned=True)
+    assert world.first_report is not None
+    start, end = world.first_report, world.first_report + timedelta(days=10)
+    days = {cfg.counterfeit_use: next(d for d, s in detect_daily(world.table, start, end, cfg)
+                                      if s.merchant_id == CHAIN)
+            for cfg in (DetectConfig(), EARLY)}  # fmt: skip
+    assert days[True] < days[False]
+    day = start
+    while not [s for s in detect(world.table, day, EARLY) if s.merchant_id == CHAIN]:
+        day += timedelta(days=1)
+    assert day == days[True]
