@@ -20,6 +20,7 @@ have been defrauded; an alert within 2 days of the first fraud reports in the 20
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import shlex
@@ -506,6 +507,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         default=24.0,
         help="hours between detection runs in the 2013-like worlds (serve --detect-every)",
     )
+    p.add_argument("--timeline-seeds", type=int, default=1,
+                   help="2013-like worlds per share (seeds 0, 1, …)")  # fmt: skip
     p.add_argument(
         "--timeline-shares",
         default="0.02,0.05",
@@ -618,8 +621,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         )
     timelines: list[Outcome] = []
     if not args.quick and not args.no_timeline:
-        for share in (float(x) for x in args.timeline_shares.split(",")):
-            sc = thirteen(share, args.timeline_cards)
+        for share, seed in itertools.product(
+            (float(x) for x in args.timeline_shares.split(",")), range(args.timeline_seeds)
+        ):
+            sc = thirteen(share, args.timeline_cards, seed)
             tl = evaluate(
                 sc,
                 config,
@@ -629,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             )
             timelines.append(tl)
             print(
-                f"2013-like world ({sc.cards:,} cards, {100 * share:g}% defrauded, "
+                f"2013-like world ({sc.cards:,} cards, {100 * share:g}% defrauded, seed {seed}, "
                 f"{tl.defrauded} victims of {tl.exposed} exposed): breach starts "
                 f"{tl.breach_start:%Y-%m-%d}, first report {tl.first_report:%Y-%m-%d %H:%M}, "
                 f"first correct alert {tl.found_at and f'{tl.found_at:%Y-%m-%d %H:%M}'} "
@@ -655,7 +660,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             } for o in outcomes],
             "goals": {c: goals(outcomes, c) for c in {o.scenario.cards for o in outcomes}},
             "timelines": [{
-                "cards": t.scenario.cards, "share": t.scenario.share, "exposed": t.exposed,
+                "cards": t.scenario.cards, "share": t.scenario.share, "seed": t.scenario.seed,
+                "exposed": t.exposed,
                 "every_hours": args.timeline_every,
                 "defrauded": t.defrauded, "start": str(t.breach_start),
                 "first_report": str(t.first_report), "alert": str(t.found_at),
