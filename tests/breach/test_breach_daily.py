@@ -12,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from tests.server.stores import opened
 
+from cardwatch.breach import DetectConfig
 from cardwatch.server.daily import JOB, DailyDetection
 from cardwatch.server.local import SimulatedClock, free_port
 from cardwatch.store.history import History
@@ -140,6 +141,17 @@ def test_no_new_report_skips_the_run(workspace, store) -> None:
     _advance(clock, timedelta(days=1))
     report = job.tick()
     assert report is not None and report.skipped and not report.created
+
+
+def test_with_clones_as_evidence_no_run_is_skipped(workspace, store) -> None:
+    """Clones are evidence when they are used, reported or not: a day without a report runs."""
+    clock = _clock(datetime(2014, 3, 1, 3, tzinfo=UTC))
+    early = DetectConfig(counterfeit_use=True)
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR, config=early)
+    assert job.tick().created
+    _advance(clock, timedelta(days=1))
+    report = job.tick()
+    assert report is not None and report.skipped is None and report.suspects
 
 
 def test_serve_runs_the_job_on_its_clock(workspace, store) -> None:

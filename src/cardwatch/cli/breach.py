@@ -43,6 +43,21 @@ AsOf = Annotated[
     typer.Option("--as-of", help="Moment of the analysis, ISO 8601 (default: end of history)."),
 ]
 
+Clones = Annotated[
+    bool,
+    typer.Option(
+        "--clones",
+        envvar="CARDWATCH_DETECT_CLONES",
+        help="Also search from the cards seen paying as clones (a stripe read where the card "
+        "never used its chip), reported or not: days earlier than the reports, unconfirmed; "
+        "such alerts say basis counterfeit_use.",
+    ),
+]
+
+
+def _config(clones: bool) -> DetectConfig:
+    return DetectConfig(counterfeit_use=clones)
+
 
 def _has_store(ws: Workspace) -> bool:
     return bool(os.environ.get("CARDWATCH_DATABASE_URL")) or (ws.home / "cardwatch.db").exists()
@@ -96,11 +111,12 @@ def detect_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON list here.", callback=output_file)
     ] = None,
+    clones: Clones = False,
 ) -> None:
     """Rank suspected points of compromise, using only fraud reported by --as-of."""
     history, moment = _source(home, as_of)
     with history.connect() as con:
-        found = detect(con, moment, DetectConfig())
+        found = detect(con, moment, _config(clones))
     console.print(_table(found) if found else f"No point of compromise as of {moment:%Y-%m-%d}.")
     text = json.dumps([s.to_dict() for s in found], indent=2)
     if out:
@@ -120,11 +136,12 @@ def exposure_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Reissue plan CSV.", callback=output_file)
     ] = None,
+    clones: Clones = False,
 ) -> None:
     """The cards exposed at a detected suspect, most at risk first."""
     history, moment = _source(home, as_of)
     with history.connect() as con:
-        found = detect(con, moment, DetectConfig())
+        found = detect(con, moment, _config(clones))
         match = [s for s in found if merchant in (s.key, s.merchant_id, *s.merchant_ids)]
         if not match:
             keys = ", ".join(s.key for s in found) or "none"
@@ -224,6 +241,7 @@ def respond_command(
             show_default=False,
         ),
     ] = None,
+    clones: Clones = False,
 ) -> None:
     """Record the breach and its exposure, flag exposed cards, queue victims for analysts,
     notify cardholders and plan reissues. Safe to run again: a later --as-of updates the same
@@ -241,6 +259,7 @@ def respond_command(
             notify=notify,
             base_url=base_url,
             chain_wide=None if stores_only is None else not stores_only,
+            config=_config(clones),
         )
     finally:
         store.close()

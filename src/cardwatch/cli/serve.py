@@ -15,6 +15,7 @@ import typer
 import uvicorn
 import uvloop
 
+from cardwatch.breach import DetectConfig
 from cardwatch.cli.app import Home, app, console, fail, open_workspace
 from cardwatch.customer.channels import LogChannel
 from cardwatch.customer.outbox import OutboxWorker
@@ -36,6 +37,7 @@ async def serve_all(
     detect_hour: int | None = None,
     detect_poll: float = 60.0,
     detect_every: timedelta = timedelta(days=1),
+    detect_config: DetectConfig | None = None,
 ) -> None:
     """HTTP, ISO 8583, the outbox worker and — when ``detect_hour`` is given — the daily breach
     detection (:mod:`cardwatch.server.daily`, on the service's clock) until ``stop`` is set (or
@@ -65,6 +67,7 @@ async def serve_all(
             clock=clock or services.service.clock,
             hour=detect_hour,
             every=detect_every,
+            config=detect_config,
             registry=services.registry,
             on_change=invalidate if callable(invalidate) else None,
         )
@@ -128,6 +131,16 @@ def serve(
             "little on a quiet day and bring an alert hours sooner on a busy one.",
         ),
     ] = 24,
+    detect_clones: Annotated[
+        bool,
+        typer.Option(
+            "--detect-clones",
+            envvar="CARDWATCH_DETECT_CLONES",
+            help="Breach detection also searches from the cards seen paying as clones (a stripe "
+            "read where the card never used its chip), reported or not: days earlier, "
+            "unconfirmed (`breach detect --clones`). Every scheduled run then runs.",
+        ),
+    ] = False,
     no_detect: Annotated[
         bool, typer.Option("--no-detect", help="No daily breach detection in this process.")
     ] = False,
@@ -156,6 +169,7 @@ def serve(
                 asyncio.Event(),
                 detect_hour=None if no_detect else detect_hour,
                 detect_every=timedelta(hours=detect_every),
+                detect_config=DetectConfig(counterfeit_use=detect_clones),
             )
         )
 
