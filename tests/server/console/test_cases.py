@@ -163,6 +163,20 @@ def test_breach_page_and_four_eyes_notices(
     assert ("sam", "bulk_requested") in actions and ("sue", "bulk_approved") in actions
 
 
+def test_a_breach_found_from_clones_says_so(
+    app_client: TestClient, login: Callable[[str], str], world: Seeded, store: SqlStore
+) -> None:
+    login("sam")
+    plain = app_client.get(f"/console/breaches/{world.breach_id}").text
+    assert "defrauded cards" in plain and "Early evidence" not in plain
+    breach = store.get_breach(world.breach_id)
+    assert breach is not None
+    breach.evidence = {**breach.evidence, "basis": "counterfeit_use"}
+    assert store.update_breach(breach)
+    page = app_client.get(f"/console/breaches/{world.breach_id}").text
+    assert "cards seen paying as clones" in page and "Early evidence" in page
+
+
 def test_rejected_bulk_reissue_does_nothing(
     app_client: TestClient, login: Callable[[str], str], world: Seeded, store: SqlStore
 ) -> None:
