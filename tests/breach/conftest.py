@@ -44,8 +44,8 @@ def build_world(
     """``breach_stores`` are indices into the chain's stores; empty means no breach. ``cloned``:
     the breach's victims are defrauded with copies of their stripes (card-present magstripe
     payments in the United States) rather than online. ``travellers``: that many random cards
-    also pay once in the United States by stripe, honestly, at a random time — what clone use
-    looks like by chance."""
+    also pay once in the United States by stripe, honestly, at a random time, having booked
+    their flight online with one airline days before — what clone use looks like by chance."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {name: [] for name in HISTORY_SCHEMA.names}
     locals_ = [f"LOCAL{i:03d}" for i in range(150)]
@@ -118,7 +118,9 @@ def build_world(
             frauds.append((str(card), T0 + timedelta(days=float(rng.uniform(20, DAYS - 5)))))
     chosen = rng.choice(cards, travellers, replace=False) if travellers else []
     for card in (f"c{c:04d}" for c in chosen):
-        ts = T0 + timedelta(days=float(rng.uniform(1, DAYS - 1)))
+        ts = T0 + timedelta(days=float(rng.uniform(12, DAYS - 1)))
+        booked = ts - timedelta(days=float(rng.uniform(1, 10)))
+        add(card, booked, "AIRLINE", "AIRLINE", "", 600.0, channel="ecommerce", entry="ecommerce")
         add(card, ts, f"USSHOP{rng.integers(200)}", "US SHOP", "", rng.gamma(3, 20),
             entry="magstripe", country="US")  # fmt: skip
     for card, start in frauds:

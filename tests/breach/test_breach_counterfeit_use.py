@@ -73,6 +73,7 @@ def test_reported_fraud_keeps_its_alert_and_its_basis(world_factory: Callable) -
 
 
 def test_travellers_paying_by_stripe_abroad_raise_no_alert(world_factory: Callable) -> None:
+    """Nor does the airline they all booked online before leaving: no stripe is read there."""
     world = world_factory(breach_stores=(), travellers=120)
     for day in (40, 70, 100, 121):
         assert detect(world.table, datetime(2013, 9, 1, tzinfo=UTC) + timedelta(days=day),

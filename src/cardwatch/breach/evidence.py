@@ -162,7 +162,8 @@ def gather(
     if fraud.num_rows < config.min_fraud_cards:
         return None
     engine.register("cw_fraud_cards", fraud)
-    visits = engine.query(queries.pre_fraud_visits_sql(engine, start, as_of))
+    present_only = source == "counterfeit_use"  # a stripe is copied where it is read
+    visits = engine.query(queries.pre_fraud_visits_sql(engine, start, as_of, present_only))
     if visits.num_rows == 0:
         return None
     pop = engine.query(queries.population_sql(engine, start, as_of)).to_pylist()[0]

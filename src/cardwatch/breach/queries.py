@@ -78,13 +78,19 @@ def counterfeit_use_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """
 
 
-def pre_fraud_visits_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """Every payment of a defrauded card before its first fraud: the candidate exposures."""
+def pre_fraud_visits_sql(
+    e: Engine, start: datetime, as_of: datetime, present_only: bool = False
+) -> str:
+    """Every payment of a defrauded card before its first fraud: the candidate exposures.
+    ``present_only``: only where the card itself was read (a till, an ATM) — the only places a
+    cloned stripe can have been copied; the airline a traveller booked online before paying by
+    stripe abroad is not one of them."""
     ts_us = e.epoch_us("t.timestamp")
+    present = " AND t.channel IN ('card_present', 'atm')" if present_only else ""
     return f"""
         SELECT t.card_id, t.merchant_id, t.merchant_name, t.terminal_id, {ts_us} AS ts_us
         FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
-        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us
+        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us{present}
     """
 
 
