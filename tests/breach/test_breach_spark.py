@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -72,3 +72,21 @@ def test_spark_subset_scan_like_duckdb(spark, world_factory: Callable) -> None:
     found = detect_with(SparkEngine(spark, history, exact=True), AS_OF, config)
     assert duck and duck[0].key == "chain:BIGMART"
     _same(found, duck)
+
+
+def test_spark_finds_clones_like_duckdb(spark, world_factory: Callable) -> None:
+    """Clones as evidence (a join of stripe payments with the countries where each card used its
+    chip) read the same on both engines: the breach found early, from the clones."""
+    from cardwatch.breach.spark import SparkEngine
+
+    world = world_factory(cards=300, background_frauds=8, cloned=True, share_defrauded=0.5,
+                          travellers=20)  # fmt: skip
+    assert world.first_report is not None
+    as_of = world.first_report + timedelta(days=1)  # the reports do not alert yet
+    config = DetectConfig(counterfeit_use=True)
+    history = spark.createDataFrame(world.table)  # type: ignore[attr-defined]
+    duck = detect_with(duckdb_engine(world.table, exact=True), as_of, config)
+    found = detect_with(SparkEngine(spark, history, exact=True), as_of, config)
+    assert duck and duck[0].basis == "counterfeit_use"
+    _same(found, duck)
+    assert [s.basis for s in found] == [s.basis for s in duck]
