@@ -94,3 +94,30 @@ def test_daily_runs_alert_on_clones_first(world_factory: Callable) -> None:
     while not [s for s in detect(world.table, day, EARLY) if s.merchant_id == CHAIN]:
         day += timedelta(days=1)
     assert day == days[True]
+
+
+def test_an_alert_from_clones_explains_away_the_reports_it_accounts_for(
+    world_factory: Callable,
+) -> None:
+    """Found from its clones, the breach's reported victims are set aside in the reports too: they
+    cannot make a second alert at a place the victims also used."""
+    from cardwatch.breach.detect import _Body
+
+    world = world_factory(cloned=True)
+    late = datetime(2013, 12, 31, tzinfo=UTC)
+    clones = _Body.of(duckdb_engine(world.table), late, EARLY, "counterfeit_use")
+    reports = _Body.of(duckdb_engine(world.table), late, EARLY, "reports")
+    assert clones is not None and reports is not None
+    alert = clones.next_alert(EARLY, set())
+    assert alert is not None and alert.key == CHAIN
+    before = reports.strata[0].sum()
+    assert reports.next_alert(EARLY, set()) is not None
+    reports.explain(alert, own=False)
+    gone = set(reports.ev.fraud_ids[~reports.strata[0]].tolist())
+    ev = reports.ev
+    there = (ev.names == CHAIN) & (ev.ts >= alert.start_us) & (ev.ts <= alert.end_us)
+    assert gone == set(ev.card_ids[ev.card[there]].tolist()) & set(ev.fraud_ids.tolist())
+    assert len(gone & world.victims) > len(gone) / 2
+    assert reports.strata[0].sum() == before - len(gone)
+    left = reports.next_alert(EARLY, set())
+    assert left is None or left.key != CHAIN

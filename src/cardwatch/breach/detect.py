@@ -48,50 +48,81 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     this those places would alert too, on the same cards.
 
     With ``config.counterfeit_use`` the cards seen paying as clones are a second body of
-    evidence, tested on its own at half of ``alpha`` (the reports get the other half).
+    evidence, tested on its own at half of ``alpha`` (the reports get the other half). An alert
+    from either body explains away the cards of both that paid there in its window: a breach
+    found from its clones is not found again, as the burger bar next door, from its reports.
     """
-    if not config.counterfeit_use:
-        return _detect_on(engine, as_of, config, "reports")
-    half = dataclasses.replace(config, alpha=config.alpha / 2)
-    confirmed = _detect_on(engine, as_of, half, "reports")
-    early = [dataclasses.replace(s, basis="counterfeit_use")
-             for s in _detect_on(engine, as_of, half, "counterfeit_use")]  # fmt: skip
-    return _merge(confirmed, early)
+    sources = ("reports", "counterfeit_use") if config.counterfeit_use else ("reports",)
+    if len(sources) > 1:
+        config = dataclasses.replace(config, alpha=config.alpha / len(sources))
+    bodies = [b for src in sources if (b := _Body.of(engine, as_of, config, src)) is not None]
+    if not config.explain_away:
+        return _assemble_all(bodies, {b.source: _best_of(b.ev, config, b.strata) for b in bodies},
+                             config)  # fmt: skip
+    chosen: dict[str, list[PlaceScore]] = {b.source: [] for b in bodies}
+    taken: set[tuple[str, str]] = set()
+    for _ in range(config.max_alerts):
+        picks = [(p, b) for b in bodies if (p := b.next_alert(config, taken)) is not None]
+        if not picks:
+            break
+        best, body = min(picks, key=lambda pick: pick[0].log_p)
+        chosen[body.source].append(best)
+        taken.add((best.level, best.key))
+        for b in bodies:
+            b.explain(best, b is body)
+    return _assemble_all(bodies, chosen, config)
 
 
-def _merge(confirmed: list[Suspect], early: list[Suspect]) -> list[Suspect]:
-    """The alerts of the two kinds of evidence, one per place: where reported fraud already
-    points at a place's stores, its alert stands, and the clones' only repeats it."""
-    stores = {m for s in confirmed for m in s.merchant_ids}
-    out = confirmed + [s for s in early if stores.isdisjoint(s.merchant_ids)]
+def _assemble_all(
+    bodies: list[_Body], places: dict[str, list[PlaceScore]], config: DetectConfig
+) -> list[Suspect]:
+    out = []
+    for b in bodies:
+        found = assemble(_open_ended(b.ev, places[b.source], config), config)
+        out += [dataclasses.replace(s, basis=b.source) for s in found]
     return sorted(out, key=lambda s: (-s.score, s.merchant_id))
 
 
-def _detect_on(engine: Engine, as_of: datetime, config: DetectConfig, source: str) -> list[Suspect]:
-    """:func:`detect_with` over one kind of evidence (``evidence.SOURCES``)."""
-    ev = gather(engine, as_of, config, source)
-    if ev is None:
-        return []
-    strata = [np.ones(len(ev.fraud_ids), bool)]
-    cloned = ev.counterfeit
-    if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
-        strata.append(cloned)
-    if not config.explain_away:
-        return assemble(_open_ended(ev, _best_of(ev, config, strata), config), config)
-    chosen: list[PlaceScore] = []
-    taken: set[tuple[str, str]] = set()
-    localised: list[dict] = [{} for _ in strata]  # windows found on the first round, per stratum
-    for _ in range(config.max_alerts):
-        best = next((p for p in _best_of(ev, config, strata, localised, taken)
+class _Body:
+    """One body of evidence (``evidence.SOURCES``) through the explaining-away rounds: its
+    defrauded cards, the strata still in play, the windows localised on the first round."""
+
+    def __init__(self, ev: Evidence, config: DetectConfig, source: str) -> None:
+        self.ev, self.source = ev, source
+        self.strata = [np.ones(len(ev.fraud_ids), bool)]
+        cloned = ev.counterfeit
+        if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
+            self.strata.append(cloned)
+        self.localised: list[dict] = [{} for _ in self.strata]
+
+    @classmethod
+    def of(cls, engine: Engine, as_of: datetime, config: DetectConfig, source: str) -> _Body | None:
+        ev = gather(engine, as_of, config, source)
+        return None if ev is None else cls(ev, config, source)
+
+    def next_alert(self, config: DetectConfig, taken: set[tuple[str, str]]) -> PlaceScore | None:
+        """The strongest place that alerts on what is left of this body, if any."""
+        ev, strata = self.ev, self.strata
+        return next((p for p in _best_of(ev, config, strata, self.localised, taken)
                      if _alerts(p, config) and (p.level, p.key) not in taken
                      and _spread(ev, config, p, strata)), None)  # fmt: skip
-        if best is None:
-            break
-        chosen.append(best)
-        taken.add((best.level, best.key))
-        explained = np.isin(ev.fraud_ids, best.card_ids)
-        strata = [s & ~explained for s in strata]
-    return assemble(_open_ended(ev, chosen, config), config)
+
+    def explain(self, alert: PlaceScore, own: bool) -> None:
+        """Set aside the cards an alert explains: its own, or (another body's alert) this
+        body's cards that paid at its place in its window."""
+        ev = self.ev
+        if own:
+            cards = np.asarray(alert.card_ids, dtype=str)
+        else:
+            at = (
+                ev.names == alert.key
+                if alert.level == "chain"
+                else ev.store_ids[ev.store] == alert.key
+            )
+            rows = at & (ev.ts >= alert.start_us) & (ev.ts <= alert.end_us)
+            cards = ev.card_ids[np.unique(ev.card[rows])]
+        explained = np.isin(ev.fraud_ids, cards)
+        self.strata = [s & ~explained for s in self.strata]
 
 
 #: Victims expected by now from the payments after a window, had the leak gone on, below which
