@@ -16,7 +16,8 @@ cardholders are told (``breach respond``, the API's respond, or the console's no
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
 dismissed or closed is left alone. A run whose history has no fraud reported since the last run
-is recorded and skipped: its answer could only drift. Each run's as-of time is stored
+is recorded and skipped: its answer could only drift (unless clones are evidence,
+``DetectConfig.counterfeit_use``: they need no report). Each run's as-of time is stored
 (``job_runs``), so a restart does not repeat the day's run; the last run's time and counts are in
 ``/metrics``.
 """
