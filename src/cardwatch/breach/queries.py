@@ -32,6 +32,17 @@ __all__ = [
 ]
 
 
+def _read_at_till(alias: str = "") -> str:
+    """The card itself was read: at a till or an ATM (not online, not by phone)."""
+    return f"{alias}channel IN ('card_present', 'atm')"
+
+
+def _from_stripe(alias: str = "") -> str:
+    """Read at a till from the magnetic stripe (or a chip's fallback to it): what a copied
+    stripe looks like, and all a copy can do."""
+    return f"{_read_at_till(alias)} AND {alias}entry_mode IN ('magstripe', 'fallback')"
+
+
 def _span(e: Engine, start: datetime, as_of: datetime, alias: str = "") -> str:
     col = f"{alias}timestamp"
     return f"{col} >= {e.ts(start)} AND {col} <= {e.ts(as_of)}"
@@ -46,8 +57,7 @@ def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     return f"""
         SELECT card_id, min({e.epoch_us("timestamp")}) AS first_fraud_us,
                min({e.epoch_us("fraud_reported_at")}) AS reported_us,
-               max(CASE WHEN channel IN ('card_present', 'atm')
-                         AND entry_mode IN ('magstripe', 'fallback') THEN 1 ELSE 0 END)
+               max(CASE WHEN {_from_stripe()} THEN 1 ELSE 0 END)
                    AS counterfeit
         FROM transactions
         WHERE is_fraud = 1 AND fraud_reported_at <= {e.ts(as_of)} AND timestamp <= {e.ts(as_of)}
@@ -72,8 +82,7 @@ def counterfeit_use_sql(e: Engine, start: datetime, as_of: datetime) -> str:
                min({e.epoch_us("t.timestamp")}) AS reported_us, 1 AS counterfeit
         FROM transactions t LEFT JOIN chip c
           ON t.card_id = c.card_id AND t.merchant_country = c.merchant_country
-        WHERE {_span(e, start, as_of, "t.")} AND t.channel IN ('card_present', 'atm')
-          AND t.entry_mode IN ('magstripe', 'fallback') AND c.card_id IS NULL
+        WHERE {_span(e, start, as_of, "t.")} AND {_from_stripe("t.")} AND c.card_id IS NULL
         GROUP BY t.card_id
     """
 
@@ -86,7 +95,7 @@ def pre_fraud_visits_sql(
     cloned stripe can have been copied; the airline a traveller booked online before paying by
     stripe abroad is not one of them."""
     ts_us = e.epoch_us("t.timestamp")
-    present = " AND t.channel IN ('card_present', 'atm')" if present_only else ""
+    present = f" AND {_read_at_till('t.')}" if present_only else ""
     return f"""
         SELECT t.card_id, t.merchant_id, t.merchant_name, t.terminal_id, {ts_us} AS ts_us
         FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
