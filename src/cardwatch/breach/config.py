@@ -91,6 +91,13 @@ class DetectConfig:
     stripe the moment it is used, days before its cardholder reports it. Tested as a second
     body of evidence, each at half of ``alpha``; its alerts say ``basis: counterfeit_use``.
 
+    ``hold_ambiguous``: do not alert a place while every one of its defrauded cards also paid at
+    another place (not its own chain or store) whose evidence is within ``ambiguity_nats`` of its
+    own (a factor of e**4, about 55, in p-value): the two are held until the next victims tell
+    them apart (:func:`cardwatch.breach.detect._ambiguous`). Most false alerts of the 30,000-card
+    sweep were such echoes — Burger Express or MarchéPlus, whose customers are Grand Bazar's,
+    alerted on the same victims the day before Grand Bazar (docs/breach.md).
+
     >>> DetectConfig().min_fraud_cards
     3
     """
@@ -118,3 +125,5 @@ class DetectConfig:
     subset_draws: int = 200_000
     name_group_leave_one_out: bool = False
     counterfeit_use: bool = False
+    hold_ambiguous: bool = True
+    ambiguity_nats: float = 4.0

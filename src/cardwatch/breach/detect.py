@@ -101,11 +101,23 @@ class _Body:
         return None if ev is None else cls(ev, config, source)
 
     def next_alert(self, config: DetectConfig, taken: set[tuple[str, str]]) -> PlaceScore | None:
-        """The strongest place that alerts on what is left of this body, if any."""
+        """The strongest place that alerts on what is left of this body, if any; places held
+        as ambiguous (see :func:`_ambiguous`) are passed over."""
         ev, strata = self.ev, self.strata
-        return next((p for p in _best_of(ev, config, strata, self.localised, taken)
-                     if _alerts(p, config) and (p.level, p.key) not in taken
-                     and _spread(ev, config, p, strata)), None)  # fmt: skip
+        ranked = _best_of(ev, config, strata, self.localised, taken)
+        held: set[tuple[str, str]] = set()
+        for p in ranked:
+            place = (p.level, p.key)
+            if place in taken or place in held or not _alerts(p, config):
+                continue
+            if not _spread(ev, config, p, strata):
+                continue
+            rival = _ambiguous(config, p, ranked, taken)
+            if rival is not None:
+                held |= {place, (rival.level, rival.key)}
+                continue
+            return p
+        return None
 
     def explain(self, alert: PlaceScore, own: bool) -> None:
         """Set aside the cards an alert explains: its own, or (another body's alert) this
@@ -201,6 +213,46 @@ def _spread(ev: Evidence, config: DetectConfig, p: PlaceScore, strata: list[np.n
         return True
     alpha = math.log(config.alpha)
     return any(leave_one_out(ev, config, p, s, len(strata)) <= alpha for s in strata)
+
+
+def _ambiguous(
+    config: DetectConfig,
+    p: PlaceScore,
+    ranked: list[PlaceScore],
+    taken: set[tuple[str, str]],
+) -> PlaceScore | None:
+    """Another place that the evidence cannot yet tell apart from ``p``, if any
+    (``config.hold_ambiguous``): every defrauded card of ``p`` paid there too, in its own window,
+    and its evidence is nearly as strong (``log_p`` within ``config.ambiguity_nats``).
+
+    A breach's victims share more than the breached tills: a chain that the same people use
+    (the burger bar of the shopping centre, the supermarket of their town) holds all of a
+    breach's first few victims as well, and can be the stronger of the two for a day, by the
+    luck of a better-fitting window. Alerting it is a false alert that explains the real one
+    away. Neither is alerted while the two hold the same victims: the next victims that paid
+    at one and not the other decide between them, usually within a day. A store and its own
+    chain are not rivals (:func:`assemble` chooses between those).
+    """
+    if not config.hold_ambiguous:
+        return None
+    cards = set(p.card_ids)
+    for r in ranked:
+        if r.log_p > p.log_p + config.ambiguity_nats:
+            break
+        if (r.level, r.key) in taken or r is p or _nested(p, r):
+            continue
+        if cards <= set(r.card_ids):
+            return r
+    return None
+
+
+def _nested(a: PlaceScore, b: PlaceScore) -> bool:
+    """Whether one place is a store of the other (a chain), or both are stores of one chain."""
+
+    def chain(p: PlaceScore) -> str | None:
+        return p.key if p.level == "chain" else p.chain
+
+    return (a.level, a.key) == (b.level, b.key) or (chain(a) is not None and chain(a) == chain(b))
 
 
 def _alerts(p: PlaceScore, config: DetectConfig) -> bool:
