@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from cardwatch.breach import DetectConfig, detect, sketch
+from cardwatch.breach import DetectConfig, detect
 from cardwatch.schema import HISTORY_SCHEMA
 
 T0 = datetime(2013, 9, 1, tzinfo=UTC)
@@ -124,14 +124,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         action="store_true",
         help="detect over the Parquet a previous run left in --parquet",
     )
-    parser.add_argument("--victim-every", type=int, default=50,
-                        help="one exposed card in this many is defrauded")  # fmt: skip
-    parser.add_argument(
-        "--sketch",
-        action="store_true",
-        help="with --parquet: also write the presence sketches (once, as an import would) and "
-        "detect again from them",
-    )
     args = parser.parse_args(argv)
     con = duckdb.connect()
     con.execute(f"SET threads = {args.threads}").fetchall()
@@ -144,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         n = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
         victims = "(reused)"
     else:
-        generate(con, args.rows, victim_every=args.victim_every)
+        generate(con, args.rows)
         check_schema(con)
         n, victims = con.execute(
             "SELECT count(*), (SELECT count(*) FROM victims) FROM transactions"
@@ -178,53 +170,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         )
     first = bool(found) and found[0].merchant_id == BREACHED
     print(f"breached {BREACHED} ranked first: {first}")
-    result = {"rows": n, "victims": victims, "seconds": took, "found": found, "first": first}
-    if args.sketch and args.parquet is not None:
-        result |= _from_sketches(con, args.parquet, as_of, args.threads, found, n)
     extra = f" --parquet {args.parquet}" if args.parquet else ""
     extra += " --reuse" if reuse else ""
-    extra += " --sketch" if args.sketch else ""
-    extra += f" --victim-every {args.victim_every}" if args.victim_every != 50 else ""
     print(f"command: .venv/bin/python bench/bench_breach_scale.py --rows {args.rows}{extra}")
-    return result
-
-
-def _from_sketches(
-    con: duckdb.DuckDBPyConnection, path: Path, as_of: datetime, threads: int, plain: list,
-    n: int,
-) -> dict[str, object]:  # fmt: skip
-    """Write the history's sketches (kept for ``--reuse``), then detect again reading them."""
-    out = path / "history.parquet"
-    places, cards = path / "placesketch.parquet", path / "cardsketch.parquet"
-    t = time.perf_counter()
-    if not (places.exists() and cards.exists()):
-        sketch.write_sketches(con, out, places, cards)
-    made = time.perf_counter() - t
-    rows = con.execute(f"SELECT count(*) FROM read_parquet('{places}')").fetchall()[0][0]
-    size = (places.stat().st_size + cards.stat().st_size) / 1e6
-    print(f"sketches: {rows:,} place registers ({rows / n:.1%} of the rows), {size:.0f} MB, "
-          f"written in {made:.1f}s (once; an import writes its own part's)")  # fmt: skip
-    fresh = duckdb.connect()
-    fresh.execute(f"SET threads = {threads}").fetchall()
-    fresh.execute(f"CREATE VIEW transactions AS SELECT * FROM read_parquet('{out}')").fetchall()
-    sketch.create_views(fresh, [(places, cards)], [])
-    t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    found = detect(fresh, as_of, DetectConfig())
-    took = time.perf_counter() - t
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    used = cpu1.ru_utime - cpu.ru_utime + cpu1.ru_stime - cpu.ru_stime
-    print(
-        f"detect from sketches: {took:.1f}s wall, {used:.1f}s CPU, "
-        f"{n / took / 1e6:.1f} M rows/s; load average after {os.getloadavg()[0]:.1f}"
-    )
-    for s in found[:5]:
-        print(
-            f"  {s.merchant_id:10} score={s.score:7.2f} fraud_cards={s.fraud_cards:5d} "
-            f"exposed={s.exposed_cards:7d} window={s.window_start:%m-%d}..{s.window_end:%m-%d}"
-        )
-    same = [s.key for s in found] == [s.key for s in plain]
-    print(f"same alerts as from the payments: {same}")
-    return {"sketch_seconds": took, "sketch_found": found, "sketch_same": same}
+    return {"rows": n, "victims": victims, "seconds": took, "found": found, "first": first}
 
 
 if __name__ == "__main__":

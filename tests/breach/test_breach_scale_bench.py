@@ -59,11 +59,3 @@ def test_main_prints_the_figures(bench, capsys) -> None:
     text = capsys.readouterr().out
     assert "detect as of" in text and "load average" in text and "command:" in text
     assert out["rows"] >= 60_000
-
-
-def test_sketch_mode_finds_the_same_breach(bench, tmp_path: Path, capsys) -> None:
-    out = bench.main(["--rows", "60000", "--threads", "1", "--victim-every", "1",
-                      "--parquet", str(tmp_path), "--sketch"])  # fmt: skip
-    text = capsys.readouterr().out
-    assert "detect from sketches" in text and "--sketch" in text
-    assert out["sketch_same"] and out["sketch_found"][0].merchant_id == bench.BREACHED

@@ -31,7 +31,6 @@ from pathlib import Path
 import duckdb
 
 from cardwatch.breach.engine import SKETCH_VIEWS, Engine, as_utc
-from cardwatch.schema import HISTORY_SCHEMA
 
 __all__ = [
     "CARD_BITS",
@@ -40,7 +39,6 @@ __all__ = [
     "Span",
     "card_sketch_sql",
     "chain_cards_sql",
-    "create_views",
     "estimate_sql",
     "place_sketch_sql",
     "population_sql",
@@ -202,22 +200,6 @@ def population_sql(e: Engine, start: datetime, as_of: datetime) -> str:
                CAST(coalesce(counts.txns, 0) AS BIGINT) AS txns, counts.first_us AS first_us
         FROM est, counts
     """
-
-
-def create_views(
-    con: duckdb.DuckDBPyConnection, sketches: list[tuple[Path, Path]], unsketched: list[Path]
-) -> None:
-    """The views (``SKETCH_VIEWS``) through which detection reads the sketches: the (places,
-    cards) sketch files of the sketched parts, and the parts of payments without any."""
-    for view, files in zip(SKETCH_VIEWS[:2], zip(*sketches, strict=True), strict=True):
-        listed = ", ".join(f"'{f}'" for f in files)
-        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}])")
-    if unsketched:
-        listed = ", ".join(f"'{p}'" for p in unsketched)
-        con.execute(f"CREATE VIEW cw_unsketched AS SELECT * FROM read_parquet([{listed}])")
-    else:
-        con.register("_cw_none", HISTORY_SCHEMA.empty_table())
-        con.execute("CREATE VIEW cw_unsketched AS SELECT * FROM _cw_none")
 
 
 def write_sketches(con: duckdb.DuckDBPyConnection, part: Path, places: Path, cards: Path) -> None:

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cardwatch.breach.sketch import create_views, write_sketches
+from cardwatch.breach.sketch import SKETCH_VIEWS, write_sketches
 from cardwatch.schema import CARDS_SCHEMA, HISTORY_SCHEMA, Transaction
 from cardwatch.workspace import Workspace
 
@@ -158,11 +158,23 @@ class History:
         return con
 
     def _sketch_views(self, con: duckdb.DuckDBPyConnection, txns: list[Path]) -> None:
-        """The sketch views, when any part has sketches (parts without are read as payments)."""
+        """The sketch views (``SKETCH_VIEWS``), when any part has sketches: the sketched parts'
+        registers, and the payments of the parts without (read as payments)."""
         done = [p for p in txns if self._sketched(p)]
-        if done:
-            rest = [p for p in txns if not self._sketched(p)]
-            create_views(con, [self._sketch_paths(p) for p in done], rest)
+        if not done:
+            return
+        views = dict(zip(SKETCH_VIEWS[:2], zip(*(self._sketch_paths(p) for p in done),
+                                                strict=True), strict=True))  # fmt: skip
+        for view, files in views.items():
+            listed = ", ".join(f"'{f}'" for f in files)
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}])")
+        rest = [p for p in txns if not self._sketched(p)]
+        if rest:
+            listed = ", ".join(f"'{p}'" for p in rest)
+            con.execute(f"CREATE VIEW cw_unsketched AS SELECT * FROM read_parquet([{listed}])")
+        else:
+            con.register("_cw_none", HISTORY_SCHEMA.empty_table())
+            con.execute("CREATE VIEW cw_unsketched AS SELECT * FROM _cw_none")
 
     def table(self, start: datetime | None = None, end: datetime | None = None) -> pa.Table:
         """Transactions in [start, end), labels applied, sorted by (timestamp, txn_id)."""
