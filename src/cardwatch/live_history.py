@@ -105,15 +105,6 @@ class LiveHistory:
     def connect(self) -> duckdb.DuckDBPyConnection:
         con = self.history.connect()
         con.register("cw_live", self.live)
-        views = "SELECT 1 FROM duckdb_views() WHERE view_name = 'cw_unsketched'"
-        if con.execute(views).fetchall():
-            # The live payments are in no sketch: read them as payments, with the parts that
-            # have none (a payment later imported is merged twice, and counted once).
-            con.execute("ALTER VIEW cw_unsketched RENAME TO cw_unsketched_parts")
-            con.execute(
-                """CREATE VIEW cw_unsketched AS SELECT * FROM cw_unsketched_parts
-                UNION ALL BY NAME SELECT * FROM cw_live"""
-            )
         con.register("cw_store_labels", self.labels)
         con.execute("ALTER VIEW transactions RENAME TO imported_transactions")
         con.execute(

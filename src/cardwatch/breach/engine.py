@@ -16,9 +16,6 @@ from typing import Protocol
 import duckdb
 import pyarrow as pa
 
-#: Kept here (not imported from cardwatch.breach.sketch, which needs this module).
-SKETCH_VIEWS = ("cw_place_sketch", "cw_card_sketch", "cw_unsketched")
-
 __all__ = ["DuckDBEngine", "Engine", "History", "as_utc", "duckdb_engine"]
 
 #: What the core accepts as history: an Arrow table (``HISTORY_SCHEMA``), a DuckDB relation over
@@ -56,12 +53,6 @@ class Engine(Protocol):
         engine was asked to be (to compare engines, whose sketches differ)."""
         ...
 
-    @property
-    def sketched(self) -> bool:
-        """Whether the history has presence sketches (:mod:`cardwatch.breach.sketch`) to count
-        distinct cards from, instead of every payment."""
-        ...
-
 
 class DuckDBEngine:
     """Runs the detection SQL on DuckDB: over a connection with a ``transactions`` view, or over
@@ -76,23 +67,6 @@ class DuckDBEngine:
         self.con = con
         self.relation = relation
         self.exact = exact
-        self._sketched: bool | None = None
-
-    @property
-    def sketched(self) -> bool:
-        """The connection offers the sketch views (``History.connect`` makes them when the
-        workspace has sketches), and exact counts were not asked for."""
-        if self._sketched is None:
-            self._sketched = False
-            if self.con is not None and not self.exact:
-                views = {
-                    r[0]
-                    for r in self.con.execute(
-                        "SELECT view_name FROM duckdb_views() WHERE NOT internal"
-                    ).fetchall()
-                }
-                self._sketched = set(SKETCH_VIEWS) <= views
-        return self._sketched
 
     def query(self, sql: str) -> pa.Table:
         if self.relation is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cardwatch.breach import sketch
 from cardwatch.breach.engine import Engine, as_utc
 
 DAY_US = 86_400_000_000
@@ -108,8 +107,6 @@ def population_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """How many cards are active, how much they pay and since when: the baseline against which a
     place's share of defrauded cards is judged (and the span a window could have been chosen
     from)."""
-    if e.sketched:
-        return sketch.population_sql(e, start, as_of)
     return f"""
         SELECT {e.distinct("card_id")} AS cards, count(*) AS txns,
                min({e.epoch_us("timestamp")}) AS first_us
@@ -120,8 +117,6 @@ def population_sql(e: Engine, start: datetime, as_of: datetime) -> str:
 def store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """Distinct cards per store visited by a defrauded card (``cw_places``). Approximate: these
     spread blame and rank candidates; the windows that are tested are counted exactly."""
-    if e.sketched:
-        return sketch.store_cards_sql(e, start, as_of)
     return f"""
         SELECT merchant_id, {e.distinct("card_id")} AS cards
         FROM transactions
@@ -133,8 +128,6 @@ def store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
 def chain_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """Stores and distinct cards per name under which defrauded cards used several stores
     (``cw_names``): a chain."""
-    if e.sketched:
-        return sketch.chain_cards_sql(e, start, as_of)
     return f"""
         SELECT merchant_name, count(DISTINCT merchant_id) AS stores,
                {e.distinct("card_id")} AS cards

@@ -68,11 +68,6 @@ class SparkEngine:
     def distinct(self, expr: str) -> str:
         return f"count(DISTINCT {expr})" if self.exact else f"approx_count_distinct({expr})"
 
-    @property
-    def sketched(self) -> bool:
-        """Spark reads a data lake's history as it is; the sketches are the workspace's."""
-        return False
-
 
 def detect_spark(
     spark: SparkSession,

@@ -182,7 +182,6 @@ class DailyDetection:
         last = self.store.last_job_run(JOB)
         report = DailyReport(now)
         history = LiveHistory(self.workspace, self.store, now)
-        history.history.sketch_missing()
         if history.is_empty():
             report.skipped = "no history"
         elif (

@@ -5,11 +5,6 @@ never rewritten; labels that arrive later (chargebacks, cardholder reports, anal
 parts of their own, and the ``transactions`` view lays the latest label over each transaction.
 That keeps every import append-only and keeps ``fraud_reported_at``, so any question can be asked
 "as of T" without seeing the future.
-
-Each part of payments gets, when written, its presence sketches (:mod:`cardwatch.breach.sketch`):
-per day, which cards paid at each store, in a few hundred bytes a store. Breach detection counts
-distinct cards from them instead of from every payment of its look-back; a part without them
-(written before they existed) is read as payments until :meth:`History.sketch_missing` adds them.
 """
 
 from __future__ import annotations
@@ -22,7 +17,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cardwatch.breach.sketch import SKETCH_VIEWS, write_sketches
 from cardwatch.schema import CARDS_SCHEMA, HISTORY_SCHEMA, Transaction
 from cardwatch.workspace import Workspace
 
@@ -64,32 +58,8 @@ class History:
         return final
 
     def append(self, table: pa.Table) -> Path:
-        """Add transactions (``HISTORY_SCHEMA``; PANs already tokenised), in time order (so that
-        a query over a few days reads only their row groups), with the part's sketches."""
-        table = table.select(HISTORY_SCHEMA.names).cast(HISTORY_SCHEMA)
-        part = self._write("txns", table.sort_by([("timestamp", "ascending")]))
-        self._sketch(part)
-        return part
-
-    def _sketch_paths(self, part: Path) -> tuple[Path, Path]:
-        return (self.dir / f"placesketch-{part.stem}.parquet",
-                self.dir / f"cardsketch-{part.stem}.parquet")  # fmt: skip
-
-    def _sketched(self, part: Path) -> bool:
-        return all(p.exists() for p in self._sketch_paths(part))
-
-    def _sketch(self, part: Path) -> None:
-        with duckdb.connect() as con:
-            write_sketches(con, part, *self._sketch_paths(part))
-
-    def sketch_missing(self) -> int:
-        """Write the sketches of every part that has none (written before sketches existed, or
-        by a process stopped in between); how many parts were sketched. The daily detection
-        calls it before each run: a part is sketched once, and each run reads its sketches."""
-        missing = [p for p in self._parts("txns") if not self._sketched(p)]
-        for part in missing:
-            self._sketch(part)
-        return len(missing)
+        """Add transactions (``HISTORY_SCHEMA``; PANs already tokenised)."""
+        return self._write("txns", table.select(HISTORY_SCHEMA.names).cast(HISTORY_SCHEMA))
 
     def append_labels(self, table: pa.Table, source: str = "import") -> Path:
         """Add labels (txn_id, is_fraud, fraud_reported_at); the latest report wins."""
@@ -130,7 +100,6 @@ class History:
         else:
             con.register("_empty_txns", HISTORY_SCHEMA.empty_table())
             con.execute("CREATE VIEW raw_transactions AS SELECT * FROM _empty_txns")
-        self._sketch_views(con, txns)
         labels = self._parts("labels")
         if labels:
             files = ", ".join(f"'{p}'" for p in labels)
@@ -156,25 +125,6 @@ class History:
             con.register("_empty_cards", CARDS_SCHEMA.empty_table())
             con.execute("CREATE VIEW cards AS SELECT * FROM _empty_cards")
         return con
-
-    def _sketch_views(self, con: duckdb.DuckDBPyConnection, txns: list[Path]) -> None:
-        """The sketch views (``SKETCH_VIEWS``), when any part has sketches: the sketched parts'
-        registers, and the payments of the parts without (read as payments)."""
-        done = [p for p in txns if self._sketched(p)]
-        if not done:
-            return
-        views = dict(zip(SKETCH_VIEWS[:2], zip(*(self._sketch_paths(p) for p in done),
-                                                strict=True), strict=True))  # fmt: skip
-        for view, files in views.items():
-            listed = ", ".join(f"'{f}'" for f in files)
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}])")
-        rest = [p for p in txns if not self._sketched(p)]
-        if rest:
-            listed = ", ".join(f"'{p}'" for p in rest)
-            con.execute(f"CREATE VIEW cw_unsketched AS SELECT * FROM read_parquet([{listed}])")
-        else:
-            con.register("_cw_none", HISTORY_SCHEMA.empty_table())
-            con.execute("CREATE VIEW cw_unsketched AS SELECT * FROM _cw_none")
 
     def table(self, start: datetime | None = None, end: datetime | None = None) -> pa.Table:
         """Transactions in [start, end), labels applied, sorted by (timestamp, txn_id)."""
