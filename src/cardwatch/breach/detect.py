@@ -45,7 +45,10 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     Places are alerted one at a time, the strongest first; each alert's defrauded cards (those
     that paid there in its window) are then set aside and the rest tested again. Victims of a
     breach share more than the breached till — the bakery next door, the bus line — and without
-    this those places would alert too, on the same cards.
+    this those places would alert too, on the same cards. One of them can also be the stronger
+    for a day, before the breached place has alerted: a place all of whose defrauded cards also
+    paid at another place nearly as strong is held until the next victims tell the two apart
+    (:func:`_ambiguous`).
 
     With ``config.counterfeit_use`` the cards seen paying as clones are a second body of
     evidence, tested on its own at half of ``alpha`` (the reports get the other half). An alert
