@@ -242,7 +242,7 @@ def _ambiguous(
     for r in ranked:
         if r.log_p > p.log_p + config.ambiguity_nats:
             break
-        if (r.level, r.key) in taken or r is p or _nested(p, r):
+        if (r.level, r.key) in taken or _nested(p, r):
             continue
         if cards <= set(r.card_ids):
             return r
@@ -250,7 +250,8 @@ def _ambiguous(
 
 
 def _nested(a: PlaceScore, b: PlaceScore) -> bool:
-    """Whether one place is a store of the other (a chain), or both are stores of one chain."""
+    """Whether two places are one: the same place, a store and its chain, or two stores of one
+    chain."""
 
     def chain(p: PlaceScore) -> str | None:
         return p.key if p.level == "chain" else p.chain
