@@ -2,7 +2,7 @@
 
 Sweeps seeds × breach size (stores of the chain) × share of exposed cards defrauded × delay
 before the first fraud × decoys (extra skimmers, decoy breaches of other chains and three times
-the background phishing). In each world ``detect_daily`` runs as of every day from the breach's
+the background phishing). In each world ``survey_daily`` runs as of every day from the breach's
 start to the end of history, as an issuer would have run it, and every alert is scored against
 the world's truth: it is correct when it names a compromised chain, a compromised store or a
 skimmed shop, and false otherwise. Recall is the share of worlds whose main breach was alerted;
@@ -37,7 +37,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cardwatch.breach import DetectConfig, Suspect, detect_daily
+from cardwatch.breach import DetectConfig, Suspect, survey_daily
 from cardwatch.world import BreachConfig, FraudConfig, World, WorldConfig, simulate
 
 __all__ = ["Outcome", "Scenario", "evaluate", "main", "matches", "summarise", "sweep"]
@@ -105,6 +105,8 @@ class Outcome:
     reported: int
     alerts: list[tuple[datetime, str, int | None]] = field(default_factory=list)
     found_at: datetime | None = None
+    #: The first run that held the main breach beside another place, not yet told apart.
+    held_at: datetime | None = None
     breach_start: datetime | None = None
     first_report: datetime | None = None
     window: tuple[datetime, datetime] | None = None
@@ -136,6 +138,13 @@ class Outcome:
     @property
     def lead_from_report(self) -> float | None:
         return _days(self.found_at, self.first_report)
+
+    @property
+    def named_from_report(self) -> float | None:
+        """Days from the first report to the first run naming the main breach: alerted, or held
+        beside another place as not yet told apart (what an analyst would have seen)."""
+        named = [t for t in (self.found_at, self.held_at) if t is not None]
+        return _days(min(named), self.first_report) if named else None
 
 
 def _days(a: datetime | None, b: datetime | None) -> float | None:
@@ -214,16 +223,27 @@ def evaluate(
     con = connect(world)
     found: set[int] = set()
     t0 = time.perf_counter()
-    for day, suspect in detect_daily(con, start, end, config, step):
-        hit = matches(suspect, compromises)
-        out.alerts.append((day, suspect.key, hit))
-        if hit is not None:
-            found.add(hit)
-        if hit == 0 and out.found_at is None:
-            out.found_at = day
-            out.window = (suspect.window_start, suspect.window_end)
-            if stop_when_found:
-                break
+    seen: set[str] = set()
+    for day, run in survey_daily(con, start, end, config, step):
+        if (
+            out.held_at is None
+            and out.found_at is None
+            and any(matches(s, compromises) == 0 for h in run.held for s in (h.place, h.rival))
+        ):
+            out.held_at = day
+        for suspect in run.suspects:
+            if suspect.key in seen:
+                continue
+            seen.add(suspect.key)
+            hit = matches(suspect, compromises)
+            out.alerts.append((day, suspect.key, hit))
+            if hit is not None:
+                found.add(hit)
+            if hit == 0 and out.found_at is None:
+                out.found_at = day
+                out.window = (suspect.window_start, suspect.window_end)
+        if stop_when_found and out.found_at is not None:
+            break
     out.seconds = time.perf_counter() - t0
     # Other compromises count when they could have been seen: started before the last run.
     seen = [i for i, c in enumerate(compromises) if i and _time(c["window_start"]) < end
@@ -641,7 +661,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 f"(runs every {args.timeline_every:g} h) "
                 f"({tl.reports_at_alert} victims reported by then): "
                 f"{_fmt(tl.lead_from_start)} days from the start, "
-                f"{_fmt(tl.lead_from_report)} days from the first report (goal: <= 2)"
+                f"{_fmt(tl.lead_from_report)} days from the first report (goal: <= 2); "
+                f"first named (alerted or held beside another place) "
+                f"{_fmt(tl.named_from_report)} days from the first report"
             )
     if args.plots:
         recall_plot(outcomes, args.plots / "breach_recall.png")
@@ -654,6 +676,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             "command": shlex.join(command), "rows": rows, "load": load,
             "worlds": [{
                 "scenario": str(o.scenario), "found_at": str(o.found_at),
+                "held_at": str(o.held_at),
                 "seconds": round(o.seconds), "alerts": [
                     [str(d), key, "false" if hit is None else f"compromise {hit}"]
                     for d, key, hit in o.alerts],
@@ -666,6 +689,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
                 "defrauded": t.defrauded, "start": str(t.breach_start),
                 "first_report": str(t.first_report), "alert": str(t.found_at),
                 "from_start": t.lead_from_start, "from_report": t.lead_from_report,
+                "held": str(t.held_at), "named_from_report": t.named_from_report,
                 "reports_at_alert": t.reports_at_alert,
                 "window": [str(w) for w in t.window] if t.window else None,
             } for t in timelines],

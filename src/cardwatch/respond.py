@@ -29,7 +29,7 @@ from typing import Protocol
 
 import duckdb
 
-from cardwatch.breach import DetectConfig, Suspect, detect
+from cardwatch.breach import DetectConfig, Suspect, survey
 from cardwatch.breach.exposure import exposure, triage
 from cardwatch.breach.flags import INACTIVE, ExposureIndex
 from cardwatch.breach.response import (
@@ -148,15 +148,20 @@ def find_suspect(
 
     A stored breach id: the breach as stored, widened by what detection as of ``as_of`` now
     says about it (the same place, an overlapping window). Else detection as of ``as_of`` (by
-    key, merchant, chain or one of its stores), matched to the stored breach it already is, if
-    any (:func:`~cardwatch.breach.response.match_breach`). Else a stored breach by key or
+    key, merchant, chain or one of its stores; an alert, or a place held as not yet told apart
+    from another, which the analyst may know better), matched to the stored breach it already
+    is, if any (:func:`~cardwatch.breach.response.match_breach`). Else a stored breach by key or
     merchant (detection may no longer see an old one)."""
     stored = store.get_breach(ident)
     with history.connect() as con:
-        found = detect(con, as_of, config or DetectConfig())
+        result = survey(con, as_of, config or DetectConfig())
+    found = result.suspects
     if stored is not None:
         return _widened(suspect_of(stored), stored, found), stored
-    for s in found:
+    # A place held as not yet told apart from another is no alert, but an analyst who knows
+    # which of the two is leaking can respond to it.
+    held = [s for h in result.held for s in (h.place, h.rival)]
+    for s in [*found, *held]:
         if ident in (s.key, s.merchant_id, s.chain, *s.merchant_ids):
             match = match_breach(store.breaches(), s)
             if match is None:
@@ -171,6 +176,7 @@ def find_suspect(
     raise NotFoundError(
         f"no suspect or breach {ident!r} as of {as_of:%Y-%m-%d} "
         f"(suspects then: {_listed(s.key for s in found)}; "
+        f"held, not yet told apart: {_listed(s.key for s in held)}; "
         f"breaches stored: {_listed(f'{b.breach_id} ({b.merchant_id})' for b in breaches)})"
     )
 

@@ -175,3 +175,50 @@ def world_factory() -> Callable[..., World]:
 @pytest.fixture(scope="session")
 def breached_world(world_factory: Callable[..., World]) -> World:
     return world_factory()
+
+
+#: When the twin places' victims have all been reported.
+TWINS_AS_OF = T0 + timedelta(days=60)
+
+
+def twin_places(victims: list[int]) -> pa.Table:
+    """3,000 cards at 300 local places; cards 0-99 also shop at ``A``, cards 20-119 at ``B``
+    (the same people, mostly, on the same trips: a shopping centre); ``victims`` are
+    defrauded online on day 50 and reported on day 52, and ten cards far from either place are
+    defrauded at random (background fraud)."""
+    rng = np.random.default_rng(3)
+    rows: dict[str, list] = {name: [] for name in HISTORY_SCHEMA.names}
+
+    def add(card: int, day: float, merchant: str, fraud: int = 0) -> None:
+        ts = T0 + timedelta(days=day)
+        rows["txn_id"].append(f"t{len(rows['txn_id'])}")
+        rows["timestamp"].append(ts)
+        rows["card_id"].append(f"c{card:04d}")
+        rows["customer_id"].append(f"cu{card:04d}")
+        rows["amount"].append(20.0)
+        rows["currency"].append("EUR")
+        rows["mcc"].append("5999")
+        rows["merchant_id"].append(merchant)
+        rows["merchant_name"].append(merchant)
+        rows["merchant_country"].append("US" if fraud else "FR")
+        rows["merchant_lat"].append(None)
+        rows["merchant_lon"].append(None)
+        rows["terminal_id"].append(f"{merchant}-T1")
+        rows["channel"].append("ecommerce" if fraud else "card_present")
+        rows["entry_mode"].append("ecommerce" if fraud else "chip")
+        rows["is_fraud"].append(fraud)
+        rows["fraud_reported_at"].append(ts + timedelta(days=2) if fraud else None)
+
+    for card in range(3000):
+        for day in np.sort(rng.uniform(0, 59, rng.poisson(30))):
+            add(card, float(day), f"LOCAL{rng.integers(300):03d}")
+        if card < 120:  # A's and B's customers shop at both in one trip, when they use both
+            for day in rng.uniform(0, 48, 3):
+                for hour, place in ((0, "A"), (1, "B")):
+                    if (place == "A" and card < 100) or (place == "B" and card >= 20):
+                        add(card, float(day) + hour / 24, place)
+    for card in victims:
+        add(card, 50.0, "WEB", fraud=1)
+    for card in rng.choice(np.arange(500, 3000), 10, replace=False):
+        add(int(card), float(rng.uniform(10, 55)), "WEB", fraud=1)
+    return pa.table(rows, schema=HISTORY_SCHEMA).sort_by("timestamp")

@@ -5,7 +5,26 @@ returns plain data; the command line and the server call it."""
 from __future__ import annotations
 
 from cardwatch.breach.config import DetectConfig
-from cardwatch.breach.detect import detect, detect_daily, detect_with
-from cardwatch.breach.suspect import Suspect
+from cardwatch.breach.detect import (
+    Detection,
+    detect,
+    detect_daily,
+    detect_with,
+    survey,
+    survey_daily,
+    survey_with,
+)
+from cardwatch.breach.suspect import Held, Suspect
 
-__all__ = ["DetectConfig", "Suspect", "detect", "detect_daily", "detect_with"]
+__all__ = [
+    "DetectConfig",
+    "Detection",
+    "Held",
+    "Suspect",
+    "detect",
+    "detect_daily",
+    "detect_with",
+    "survey",
+    "survey_daily",
+    "survey_with",
+]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -22,9 +23,29 @@ from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
 from cardwatch.breach.evidence import Evidence, gather
 from cardwatch.breach.places import PlaceScore, leave_one_out, prefetch, score_places, score_subsets
 from cardwatch.breach.stats import expected_unseen
-from cardwatch.breach.suspect import Suspect, from_us
+from cardwatch.breach.suspect import Held, Suspect, from_us
 
-__all__ = ["assemble", "detect", "detect_daily", "detect_with"]
+__all__ = [
+    "Detection",
+    "assemble",
+    "detect",
+    "detect_daily",
+    "detect_with",
+    "survey",
+    "survey_daily",
+    "survey_with",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One run of detection: its alerts, best first, and the pairs of places it held because the
+    evidence cannot yet tell them apart (:class:`~cardwatch.breach.suspect.Held`). A held pair
+    is not an alert: one of the two is probably leaking, and the next victims will say which.
+    """
+
+    suspects: list[Suspect]
+    held: list[Held]
 
 
 def detect(history: History, as_of: datetime, config: DetectConfig | None = None) -> list[Suspect]:
@@ -36,11 +57,21 @@ def detect(history: History, as_of: datetime, config: DetectConfig | None = None
     >>> detect(HISTORY_SCHEMA.empty_table(), datetime(2013, 12, 10))
     []
     """
-    return detect_with(duckdb_engine(history), as_of, config or DetectConfig())
+    return survey(history, as_of, config).suspects
+
+
+def survey(history: History, as_of: datetime, config: DetectConfig | None = None) -> Detection:
+    """:func:`detect`, with the places held as not yet told apart beside the alerts."""
+    return survey_with(duckdb_engine(history), as_of, config or DetectConfig())
 
 
 def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[Suspect]:
-    """:func:`detect` on any engine (DuckDB, Spark).
+    """:func:`detect` on any engine (DuckDB, Spark)."""
+    return survey_with(engine, as_of, config).suspects
+
+
+def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detection:
+    """:func:`survey` on any engine (DuckDB, Spark).
 
     Places are alerted one at a time, the strongest first; each alert's defrauded cards (those
     that paid there in its window) are then set aside and the rest tested again. Victims of a
@@ -48,7 +79,7 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     this those places would alert too, on the same cards. One of them can also be the stronger
     for a day, before the breached place has alerted: a place all of whose defrauded cards also
     paid at another place nearly as strong is held until the next victims tell the two apart
-    (:func:`_ambiguous`).
+    (:func:`_ambiguous`); the pairs still held when no place is left to alert are reported.
 
     With ``config.counterfeit_use`` the cards seen paying as clones are a second body of
     evidence, tested on its own at half of ``alpha`` (the reports get the other half). An alert
@@ -60,8 +91,8 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
         config = dataclasses.replace(config, alpha=config.alpha / len(sources))
     bodies = [b for src in sources if (b := _Body.of(engine, as_of, config, src)) is not None]
     if not config.explain_away:
-        return _assemble_all(bodies, {b.source: _best_of(b.ev, config, b.strata) for b in bodies},
-                             config)  # fmt: skip
+        best = {b.source: _best_of(b.ev, config, b.strata) for b in bodies}
+        return Detection(_assemble_all(bodies, best, config), [])
     chosen: dict[str, list[PlaceScore]] = {b.source: [] for b in bodies}
     taken: set[tuple[str, str]] = set()
     for _ in range(config.max_alerts):
@@ -73,7 +104,18 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
         taken.add((best.level, best.key))
         for b in bodies:
             b.explain(best, b is body)
-    return _assemble_all(bodies, chosen, config)
+    held = [
+        Held(_held_suspect(p, b.source), _held_suspect(r, b.source))
+        for b in bodies
+        for p, r in b.held
+        if not {(p.level, p.key), (r.level, r.key)} & taken
+    ]
+    return Detection(_assemble_all(bodies, chosen, config), held)
+
+
+def _held_suspect(p: PlaceScore, source: str) -> Suspect:
+    stores = [s for s, _ in p.stores] if p.level == "chain" else [p.key]
+    return dataclasses.replace(_suspect(p, p.key, stores), basis=source)
 
 
 def _assemble_all(
@@ -97,6 +139,8 @@ class _Body:
         if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
             self.strata.append(cloned)
         self.localised: list[dict] = [{} for _ in self.strata]
+        #: The pairs held on the latest round (place, rival): see :func:`_ambiguous`.
+        self.held: list[tuple[PlaceScore, PlaceScore]] = []
 
     @classmethod
     def of(cls, engine: Engine, as_of: datetime, config: DetectConfig, source: str) -> _Body | None:
@@ -109,6 +153,7 @@ class _Body:
         ev, strata = self.ev, self.strata
         ranked = _best_of(ev, config, strata, self.localised, taken)
         held: set[tuple[str, str]] = set()
+        self.held = []
         for p in ranked:
             place = (p.level, p.key)
             if place in taken or place in held or not _alerts(p, config):
@@ -118,6 +163,7 @@ class _Body:
             rival = _ambiguous(config, p, ranked, taken)
             if rival is not None:
                 held |= {place, (rival.level, rival.key)}
+                self.held.append((p, rival))
                 continue
             return p
         return None
@@ -314,21 +360,39 @@ def detect_daily(
 ) -> Iterator[tuple[datetime, Suspect]]:
     """Run detection as of ``start``, ``start + step``, … up to ``end`` and yield each suspect
     (by :attr:`Suspect.key`) on the first run that alerts it — the day an analyst would have
-    heard of it. A run with no fraud report since the previous one is skipped: its alerts could
-    only differ by the drift of the look-back window (unless ``config.counterfeit_use``: cloned
-    stripes are evidence the moment they are used, reported or not).
+    heard of it (the runs as :func:`survey_daily` makes them).
 
     >>> from cardwatch.schema import HISTORY_SCHEMA
     >>> list(detect_daily(HISTORY_SCHEMA.empty_table(), datetime(2013, 12, 1),
     ...                   datetime(2013, 12, 5)))
     []
     """
+    seen: set[str] = set()
+    for t, found in survey_daily(history, start, end, config, step):
+        for s in found.suspects:
+            if s.key not in seen:
+                seen.add(s.key)
+                yield t, s
+
+
+def survey_daily(
+    history: History,
+    start: datetime,
+    end: datetime,
+    config: DetectConfig | None = None,
+    step: timedelta = timedelta(days=1),
+) -> Iterator[tuple[datetime, Detection]]:
+    """Every run of detection as of ``start``, ``start + step``, … up to ``end``, with what it
+    found (alerts and held pairs). A run with no fraud report since the previous one is skipped:
+    its alerts could only differ by the drift of the look-back window (unless
+    ``config.counterfeit_use``: cloned stripes are evidence the moment they are used, reported
+    or not).
+    """
     config = config or DetectConfig()
     engine = duckdb_engine(history)
     start, end = as_utc(start), as_utc(end)
     reports = engine.query(queries.reports_sql(engine, start - step, end))
     reported = np.sort(reports.column("reported_us").to_numpy(zero_copy_only=False))
-    seen: set[str] = set()
     prev: datetime | None = None
     t = start
     while t <= end:
@@ -336,9 +400,6 @@ def detect_daily(
         hi = int(t.timestamp() * 1e6)
         new = np.searchsorted(reported, hi, "right") - np.searchsorted(reported, lo, "right")
         if prev is None or new > 0 or config.counterfeit_use:
-            for s in detect_with(engine, t, config):
-                if s.key not in seen:
-                    seen.add(s.key)
-                    yield t, s
+            yield t, survey_with(engine, t, config)
         prev = t
         t += step

@@ -372,7 +372,9 @@ def _place_score(
 ) -> PlaceScore:  # fmt: skip
     inside = idx[(ev.ts[idx] >= ws) & (ev.ts[idx] <= we)]
     cards_in = np.unique(ev.card[inside])
-    alerts = log_p <= math.log(config.alpha)  # only an alert needs its tills and stores listed
+    # Only an alert, or a place near enough to be held beside one, needs its tills and stores.
+    margin = config.ambiguity_nats if config.hold_ambiguous else 0.0
+    listed = log_p <= math.log(config.alpha) + margin
     return PlaceScore(
         level=p.level, key=p.key,
         chain=p.key if p.level == "chain" else _chain_of(ev.names[p.idx], ev.chains),
@@ -380,8 +382,8 @@ def _place_score(
         log_p=log_p, blame=p.blame,
         first_fraud_us=int(ev.first[cards_in].min()) if len(cards_in) else 0,
         places_tested=tested, card_ids=ev.card_ids[cards_in].tolist(),
-        terminals=_counts(ev.terminals[inside], ev.card[inside]) if alerts else [],
-        stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]) if alerts else [],
+        terminals=_counts(ev.terminals[inside], ev.card[inside]) if listed else [],
+        stores=_counts(ev.store_ids[ev.store[inside]], ev.card[inside]) if listed else [],
     )  # fmt: skip
 
 

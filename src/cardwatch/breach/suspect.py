@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Suspect", "from_us"]
+__all__ = ["Held", "Suspect", "from_us"]
 
 
 def from_us(us: int) -> datetime:
@@ -89,4 +89,43 @@ class Suspect:
             "places_tested": self.places_tested,
             "ongoing": self.ongoing,
             "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Two places the evidence cannot yet tell apart, so neither is alerted: every defrauded card
+    of ``place``, whose evidence alone would alert, also paid at ``rival`` in its window, and the
+    rival's evidence is nearly as strong (``DetectConfig.hold_ambiguous``). The next victims,
+    who paid at one and not the other, usually decide within a day; until then an analyst who
+    knows more (the merchant's own security team, a card shop's listing) can respond to either
+    by its key, and should at least know that one of the two is probably leaking.
+    """
+
+    place: Suspect
+    rival: Suspect
+
+    def describe(self) -> str:
+        """One line for a person.
+
+        >>> from datetime import datetime, UTC
+        >>> t = datetime(2013, 12, 4, tzinfo=UTC)
+        >>> def s(m, level, n):
+        ...     return Suspect(m, level, None, (m,), (), t, t, 3.0, 1e-3, n, 900, 1.0, t, 0.0, 9)
+        >>> Held(s("Burger Express", "chain", 6), s("M0042", "store", 7)).describe()
+        'Burger Express (chain) or M0042 (store): all 6 defrauded cards of the first paid at both'
+        """
+        return (
+            f"{self.place.merchant_id} ({self.place.level}) or {self.rival.merchant_id} "
+            f"({self.rival.level}): all {self.place.fraud_cards} defrauded cards of the first "
+            "paid at both"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Both places in the shape of :meth:`Suspect.to_dict`, and the line for a person."""
+        return {
+            "place": self.place.to_dict(),
+            "rival": self.rival.to_dict(),
+            "shared_fraud_cards": self.place.fraud_cards,
+            "text": self.describe(),
         }

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cardwatch.breach import DetectConfig, Suspect, detect
+from cardwatch.breach import DetectConfig, Held, Suspect, detect, survey
 from cardwatch.breach.exposure import exposure, reissue_plan, triage
 from cardwatch.breach.response import ACTIONS, REISSUE_COLUMNS, ResponsePlan
 from cardwatch.cli.app import Home, app, console, open_history, output_file
@@ -104,6 +104,23 @@ def _table(found: list[Suspect]) -> Table:
     return table
 
 
+def _held_table(held: list[Held]) -> Table:
+    table = Table(
+        title="Held: not yet told apart (one of each pair is probably leaking)",
+        header_style="bold",
+        caption="Not alerts: the next victims decide. Who knows which can respond to either "
+        "(`cardwatch breach respond KEY`).",
+    )
+    for col in ("place", "or", "fraud cards at both", "scores"):
+        table.add_column(col, justify="right" if col != "place" and col != "or" else "left")
+    for h in held:
+        table.add_row(
+            h.place.key, h.rival.key, str(h.place.fraud_cards),
+            f"{h.place.score:.1f} / {h.rival.score:.1f}",
+        )  # fmt: skip
+    return table
+
+
 @breach_app.command("detect")
 def detect_command(
     home: Home = None,
@@ -116,8 +133,11 @@ def detect_command(
     """Rank suspected points of compromise, using only fraud reported by --as-of."""
     history, moment = _source(home, as_of)
     with history.connect() as con:
-        found = detect(con, moment, _config(clones))
+        result = survey(con, moment, _config(clones))
+    found = result.suspects
     console.print(_table(found) if found else f"No point of compromise as of {moment:%Y-%m-%d}.")
+    if result.held:
+        console.print(_held_table(result.held))
     text = json.dumps([s.to_dict() for s in found], indent=2)
     if out:
         out.write_text(text + "\n")

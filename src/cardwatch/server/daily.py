@@ -10,8 +10,11 @@ since that history ends, and the store's labels from their reported time laid ov
 same breach record, exposure, alert in the analysts' queue and victims' cases that ``cardwatch
 breach respond --no-notify`` writes (:func:`cardwatch.respond.respond_to`), so the engine tightens
 on the exposed cards at once — and a stored breach whose window or stores the new evidence widened
-is updated in place. It never notifies cardholders: a person confirms a breach before its
-cardholders are told (``breach respond``, the API's respond, or the console's notify).
+is updated in place. Pairs of places the run held as not yet told apart (the same victims paid
+at both; :class:`~cardwatch.breach.Held`) are kept with the run and listed on the console's
+breaches page: no alert yet, but the fraud team should know. It never notifies cardholders: a
+person confirms a breach before its cardholders are told (``breach respond``, the API's
+respond, or the console's notify).
 
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
@@ -34,7 +37,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from cardwatch.breach import DetectConfig, detect
+from cardwatch.breach import DetectConfig, survey
 from cardwatch.breach.flags import INACTIVE
 from cardwatch.breach.response import match_breach, merge_suspects, suspect_of
 from cardwatch.breach.suspect import Suspect
@@ -100,7 +103,8 @@ def is_due(
 
 @dataclass
 class DailyReport:
-    """What one run did: breach ids created and updated, suspects already alerted."""
+    """What one run did: breach ids created and updated, suspects already alerted, places
+    held."""
 
     as_of: datetime
     skipped: str | None = None
@@ -108,6 +112,10 @@ class DailyReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     already: int = 0
+    #: Pairs of places held as not yet told apart (``place``, ``rival``, ``text``, ``as_of``):
+    #: no alert, but what the fraud team should know is building. A skipped run keeps the last
+    #: run's, which nothing new could have changed.
+    held: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +125,7 @@ class DailyReport:
             "created": self.created,
             "updated": self.updated,
             "already": self.already,
+            "held": self.held,
         }
 
 
@@ -190,6 +199,7 @@ class DailyDetection:
             and not _reports_between(history, last.as_of, now)
         ):
             report.skipped = "no fraud reported since the last run"
+            report.held = list(last.details.get("held") or [])
         else:
             self._detect(history, now, report)
         self.store.record_job_run(JobRun(JOB, now, self.clock(), report.as_dict()))
@@ -206,8 +216,14 @@ class DailyDetection:
 
     def _detect(self, history: LiveHistory, now: datetime, report: DailyReport) -> None:
         with history.connect() as con:
-            found = detect(con, now, self.config)
+            result = survey(con, now, self.config)
+        found = result.suspects
         report.suspects = len(found)
+        report.held = [
+            {"place": h.place.key, "rival": h.rival.key, "text": h.describe(),
+             "as_of": now.isoformat()}
+            for h in result.held
+        ]  # fmt: skip
         for suspect in found:
             stored = match_breach(self.store.breaches(), suspect)
             if stored is None:
@@ -285,6 +301,11 @@ class _Metrics:
             "Breaches the last daily detection widened",
             registry=registry,
         )
+        self.last_held = Gauge(
+            "cardwatch_breach_detection_last_held_pairs",
+            "Pairs of places the last daily detection held as not yet told apart",
+            registry=registry,
+        )
         self.runs = Counter(
             "cardwatch_breach_detection_runs",
             "Daily breach detection runs by this process",
@@ -296,5 +317,6 @@ class _Metrics:
         self.last_suspects.set(int(details.get("suspects", 0)))
         self.last_created.set(len(details.get("created", [])))
         self.last_updated.set(len(details.get("updated", [])))
+        self.last_held.set(len(details.get("held") or []))
         if ran:
             self.runs.inc()

@@ -18,6 +18,7 @@ from cardwatch.server.console.bulkwork import BULK_ACTIONS, pending_bulk, reques
 from cardwatch.server.console.deps import ConsoleDep, CurrentUser, SupervisorUser
 from cardwatch.server.console.errors import ActionRefused
 from cardwatch.server.console.views import redirect, render
+from cardwatch.server.daily import JOB
 
 router = APIRouter(prefix="/breaches")
 
@@ -26,7 +27,9 @@ STATUSES = ("suspected", "confirmed", "dismissed", "closed")
 
 @router.get("", name="read_breaches", response_class=HTMLResponse)
 def read_breaches(request: Request, console: ConsoleDep, user: CurrentUser) -> Response:
-    return render(request, "breaches.html", breaches=console.store.breaches())
+    last = console.store.last_job_run(JOB)
+    held = list(last.details.get("held") or []) if last is not None else []
+    return render(request, "breaches.html", breaches=console.store.breaches(), held=held)
 
 
 @router.get("/{breach_id}", name="read_breach", response_class=HTMLResponse)
