@@ -14,10 +14,11 @@ from tests.breach.conftest import build_world
 from tests.conftest import TEST_PANS
 
 from cardwatch.customer.links import new_link, sign
+from cardwatch.server.daily import JOB
 from cardwatch.server.http import Services, create_app
 from cardwatch.server.http.routes import breaches, links
 from cardwatch.store.history import History
-from cardwatch.store.records import Breach, Exposure
+from cardwatch.store.records import Breach, Exposure, JobRun
 
 EXPOSED, CLEAN = "tok_exposed_card", "tok_clean_card"
 
@@ -171,6 +172,14 @@ def test_list_read_and_page_exposure(app_client, breach) -> None:
     assert page["total"] == 3 and [i["rank"] for i in page["items"]] == [2, 3]
     assert app_client.get(f"/v1/breaches/{breach.breach_id}/exposure?limit=0").status_code == 422
     assert app_client.get("/v1/breaches/brc_nope").status_code == 404
+
+
+def test_the_last_runs_held_pairs(app_client, services, clock) -> None:
+    assert app_client.get("/v1/breaches/held").json() == {"as_of": None, "held": []}
+    pair = {"place": "store:A", "rival": "store:B", "text": "A (store) or B (store): …"}
+    services.store.record_job_run(JobRun(JOB, clock.now, clock.now, {"held": [pair]}))
+    said = app_client.get("/v1/breaches/held").json()
+    assert said == {"as_of": clock.now.isoformat(), "held": [pair]}
 
 
 def test_respond_through_the_api(app_client, services) -> None:
