@@ -5,7 +5,7 @@ keeps them with its run for the console's breaches page."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyarrow as pa
 import pytest
@@ -114,30 +114,40 @@ def test_the_daily_job_keeps_the_pairs_with_its_run(workspace, twins) -> None:
         store.close()
 
 
-def test_the_console_lists_the_last_runs_pairs(workspace) -> None:
+def test_the_console_lists_the_pairs_and_a_supervisor_records_one(workspace, twins) -> None:
+    """The breaches page shows the last run's pairs; a supervisor who knows it is B records B
+    as a suspected breach (nobody told); an analyst may look but not record."""
     from fastapi.testclient import TestClient
     from tests.server.console.conftest import log_in
     from tests.server.console.seed import add_users
 
     from cardwatch.server.console import create_console_app
-    from cardwatch.store.records import JobRun
 
+    History(workspace).append(twins)
     store = open_store(workspace)
     try:
         add_users(store)
-        now = datetime(2013, 12, 4, 6, tzinfo=UTC)
-        pair = {
-            "place": "chain:Burger Express",
-            "rival": "chain:Grand Bazar",
-            "text": "Burger Express (chain) or Grand Bazar (chain): all 6 defrauded cards of "
-            "the first paid at both",
-            "as_of": now.isoformat(),
-        }
-        store.record_job_run(JobRun(JOB, now, now, {"held": [pair]}))
-        with TestClient(create_console_app(workspace, store)) as client:
-            log_in(client, "ana")
+        DailyDetection(workspace, store, clock=SimulatedClock(TWINS_AS_OF), hour=0).run_once()
+        app = create_console_app(workspace, store, clock=lambda: TWINS_AS_OF)
+        with TestClient(app) as client:
+            token = log_in(client, "ana")
             html = client.get("/console/breaches").text
-        assert "Held: not yet told apart" in html
-        assert "chain:Grand Bazar" in html and "all 6 defrauded cards" in html
+            assert "Held: not yet told apart" in html and "store:B" in html
+            assert "It is this one" not in html  # analysts see, supervisors record
+            form = {"key": "store:B", "csrf_token": token}
+            assert client.post("/console/breaches/held/respond", data=form).status_code == 403
+        with TestClient(app) as client:
+            token = log_in(client, "sam")
+            assert "It is this one" in client.get("/console/breaches").text
+            form = {"key": "store:NOWHERE", "csrf_token": token}
+            refused = client.post("/console/breaches/held/respond", data=form)
+            assert "not held by the last detection run" in refused.text
+            form["key"] = "store:B"
+            done = client.post("/console/breaches/held/respond", data=form)
+            assert done.status_code == 200 and "Recorded store:B as a suspected breach" in done.text
+        [breach] = store.breaches()
+        assert breach.merchant_id == "B" and breach.status == "suspected"
+        assert store.exposures(breach.breach_id) and not store.outbox_messages(limit=10)
+        assert [e.who for e in store.audit_entries() if e.action == "respond_held"] == ["sam"]
     finally:
         store.close()

@@ -112,7 +112,8 @@ class DailyReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     already: int = 0
-    #: Pairs of places held as not yet told apart (``place``, ``rival``, ``text``, ``as_of``):
+    #: Pairs of places held as not yet told apart (``place``, ``rival``, ``text``, ``as_of``,
+    #: ``basis``):
     #: no alert, but what the fraud team should know is building. A skipped run keeps the last
     #: run's, which nothing new could have changed.
     held: list[dict[str, Any]] = field(default_factory=list)
@@ -221,7 +222,7 @@ class DailyDetection:
         report.suspects = len(found)
         report.held = [
             {"place": h.place.key, "rival": h.rival.key, "text": h.describe(),
-             "as_of": now.isoformat()}
+             "as_of": now.isoformat(), "basis": h.place.basis}
             for h in result.held
         ]  # fmt: skip
         for suspect in found:

@@ -3,11 +3,15 @@ list, and the requests to notify and reissue (run after a second supervisor appr
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from cardwatch.breach import DetectConfig
+from cardwatch.errors import NotFoundError
+from cardwatch.respond import respond
 from cardwatch.server.console.breachwork import (
     breach_chart,
     evidence_rows,
@@ -30,6 +34,34 @@ def read_breaches(request: Request, console: ConsoleDep, user: CurrentUser) -> R
     last = console.store.last_job_run(JOB)
     held = list(last.details.get("held") or []) if last is not None else []
     return render(request, "breaches.html", breaches=console.store.breaches(), held=held)
+
+
+@router.post("/held/respond", name="respond_held")
+def respond_held(
+    request: Request,
+    console: ConsoleDep,
+    user: SupervisorUser,
+    key: Annotated[str, Form()],
+) -> Response:
+    """Record one place of a held pair as a suspected breach: the supervisor knows which of the
+    two is leaking (the merchant's security team, a card shop's listing). As ``breach respond
+    --no-notify`` as of the run that held it: breach, exposure, flags, victims' cases; nobody
+    is told until the breach is confirmed and notices are approved."""
+    last = console.store.last_job_run(JOB)
+    held = list(last.details.get("held") or []) if last is not None else []
+    pair = next((h for h in held if key in (h.get("place"), h.get("rival"))), None)
+    if last is None or pair is None:
+        raise ActionRefused(f"{key!r} is not held by the last detection run")
+    as_of = datetime.fromisoformat(pair.get("as_of") or last.as_of.isoformat())
+    config = DetectConfig(counterfeit_use=pair.get("basis") == "counterfeit_use")
+    try:
+        result = respond(console.ws, console.store, key, now=console.now(), as_of=as_of,
+                         notify=False, config=config)  # fmt: skip
+    except NotFoundError as e:
+        raise ActionRefused(str(e)) from e
+    bid = result.breach.breach_id
+    console.audit(user.username, "respond_held", f"breach:{bid}", key=key, rival_of=pair)
+    return redirect(request, "read_breach", f"Recorded {key} as a suspected breach.", breach_id=bid)
 
 
 @router.get("/{breach_id}", name="read_breach", response_class=HTMLResponse)
