@@ -56,3 +56,20 @@ def test_alerts_are_matched_to_the_truth(breach_eval) -> None:
     assert breach_eval.matches(alert("M9", "store"), truth) == 1
     assert breach_eval.matches(alert("M3", "store"), truth) is None
     assert breach_eval.matches(alert("Other", "chain"), truth) is None
+
+
+def test_the_activity_null_check_counts_what_it_compares(breach_eval, capsys) -> None:
+    """bench/breach_activity_null.py on a small breach-free world: both nulls and the observed
+    count, per level, printed with the command."""
+    spec = importlib.util.spec_from_file_location("breach_activity_null", BENCH.with_name(
+        "breach_activity_null.py"))  # fmt: skip
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--cards", "2000", "--top", "10"])
+    said = capsys.readouterr().out
+    assert "command: .venv/bin/python bench/breach_activity_null.py --cards 2000" in said
+    for level in ("chain", "store"):
+        observed, linear, saturating, empirical = out[level]
+        assert observed > 0 and linear > saturating > 0 and empirical > 0
+        assert f"10 most visited {level}s" in said
