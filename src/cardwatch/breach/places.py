@@ -223,7 +223,7 @@ def _subset_scores(
         pairs = np.unique(np.stack([store_of[ok], ev.card[inside][ok]]), axis=1)
         k = np.bincount(pairs[0], minlength=len(names)).astype(np.float64)
         eligible = len(fraud_first) - np.searchsorted(fraud_first, ws, side="right")
-        rate = max(eligible, 1) * ev.ratio / max(ev.population, 1)
+        rate = max(eligible, 1) * activity(ev, p) / max(ev.population, 1)
         score = float(scan_scores(k, np.maximum(n, k) * min(rate, 1.0))[0])
         counted.append((-score, p.key, ws, we, p, idx, inside, names, n, k, rate))
     # A chain's windows in order of their score: once one is shown to alert, the draws for the
