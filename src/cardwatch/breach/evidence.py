@@ -251,7 +251,9 @@ def gather(
             p.per_day = per_day.get(p.key, np.zeros(n_days))
 
     if config.empirical_activity and candidates:
-        measure_tilt(engine, start, as_of, candidates, population, fraud.num_rows)
+        origin_us = max(first_seen, start_us)
+        measure_tilt(engine, start, as_of, candidates, population, fraud.num_rows,
+                     origin_us, (as_of_us - origin_us) / DAY_US)  # fmt: skip
 
     # The subset scan's chains: a third level of tests, when asked for (see places.score_places).
     subset_family = {}
@@ -276,21 +278,25 @@ def measure_tilt(
     candidates: list[Candidate],
     population: int,
     defrauded: int,
+    origin_us: int,
+    span_days: float,
 ) -> None:
     """Set each candidate's :attr:`Candidate.activity`: the defrauded cards expected there by
     chance, as many as cards *as active as each of them* visited, over what the run's share of
     all cards would say.
 
-    Cards are binned by their payments in the look-back, each defrauded card by its payments
-    before its fraud; a defrauded card counts the share of cards of its bin that paid at the
-    place. The one linear ratio of the run (``activity_ratio``) assumes a card twice as active
-    is twice as likely to pass anywhere, which at a place most cards visit is far too generous
-    (44-80 % more defrauded visitors than breach-free worlds show at their 40 most visited
-    places); measured per bin, the expectation was within -5 % to +10 % of them
-    (``bench/breach_activity_null.py``). Needs ``cw_fraud_cards`` registered.
+    Cards are binned by their payments in the look-back (``span_days`` from ``origin_us``), each
+    defrauded card by its payments before its fraud at its daily rate over the same span; a
+    defrauded card counts the share of cards of its bin that paid at the place. The run's one
+    linear ratio (``activity_ratio``) assumes a card twice as active is twice as likely to pass
+    anywhere, which at a place most cards visit is far too generous (44-80 % more defrauded
+    visitors than breach-free worlds show at their 40 most visited places); measured per bin,
+    the expectation was within -5 % to +10 % of them (``bench/breach_activity_null.py``).
+    Needs ``cw_fraud_cards`` registered.
     """
     sizes = _pairs(engine.query(queries.activity_bins_sql(engine, start, as_of)), "bin")
-    bins = engine.query(queries.fraud_activity_sql(engine, start, as_of)).column("bin")
+    sql = queries.fraud_activity_sql(engine, start, as_of, origin_us, span_days)
+    bins = engine.query(sql).column("bin")
     fraud_bins = Counter(int(b) for b in bins.to_pylist())
     for level, column in (("store", "merchant_id"), ("chain", "merchant_name")):
         group = [p for p in candidates if p.level == level]

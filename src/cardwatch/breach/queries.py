@@ -208,12 +208,16 @@ def activity_visitors_sql(e: Engine, start: datetime, as_of: datetime, column: s
     """
 
 
-def fraud_activity_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """Each defrauded card's activity bin from its payments before its first fraud (in the
-    look-back, wherever made): the time it had to pass anywhere by chance."""
+def fraud_activity_sql(e: Engine, start: datetime, as_of: datetime, origin_us: int,
+                       span_days: float) -> str:  # fmt: skip
+    """Each defrauded card's activity bin: its payments before its first fraud (wherever made),
+    at that card's daily rate over the ``span_days`` the population's payments are counted over
+    (from ``origin_us``). A card defrauded a week into the look-back was not less active for
+    having had less time; and the windows it counts in opened before its fraud."""
     ts_us = e.epoch_us("t.timestamp")
+    days = f"greatest((f.first_fraud_us - {int(origin_us)}) / {DAY_US}.0, 1.0)"
     return f"""
-        SELECT t.card_id, {_bin("count(*)")} AS bin
+        SELECT t.card_id, {_bin(f"count(*) * {float(span_days)} / max({days})")} AS bin
         FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
         WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us
         GROUP BY t.card_id
