@@ -59,22 +59,6 @@ def test_spark_ranks_like_duckdb(spark, world_factory: Callable) -> None:
     _same(found, duck)
 
 
-def test_spark_measures_the_activity_factor_like_duckdb(spark, world_factory: Callable) -> None:
-    """``empirical_activity``: cards binned by their payments (``log2`` in both dialects), the
-    victims' bins and the visitors per bin at every candidate give the same factors."""
-    from cardwatch.breach.evidence import gather
-    from cardwatch.breach.spark import SparkEngine
-
-    table = world_factory(cards=300, background_frauds=8).table
-    config = DetectConfig(empirical_activity=True)
-    duck_ev = gather(duckdb_engine(table, exact=True), AS_OF, config)
-    spark_ev = gather(SparkEngine(spark, spark.createDataFrame(table), exact=True), AS_OF, config)  # type: ignore[attr-defined]
-    assert duck_ev is not None and spark_ev is not None
-    duck = {(p.level, p.key): p.activity for p in duck_ev.candidates}
-    assert duck and all(a > 0 for a in duck.values())
-    assert {(p.level, p.key): p.activity for p in spark_ev.candidates} == pytest.approx(duck)
-
-
 def test_spark_subset_scan_like_duckdb(spark, world_factory: Callable) -> None:
     """A breach of 4 of a chain's 24 stores, found by the subset scan: the same stores, window
     and p-value on both engines (the Monte-Carlo draws have a fixed seed)."""

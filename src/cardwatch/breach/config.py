@@ -127,4 +127,3 @@ class DetectConfig:
     counterfeit_use: bool = False
     hold_ambiguous: bool = True
     ambiguity_nats: float = 4.0
-    empirical_activity: bool = False

@@ -10,7 +10,6 @@ requires, and only comes back to the engine for the exact card count of a new wi
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,7 +24,7 @@ from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, as_utc
 from cardwatch.breach.stats import DAY_US, activity_ratio
 
-__all__ = ["Candidate", "Evidence", "gather", "measure_tilt"]
+__all__ = ["Candidate", "Evidence", "gather"]
 
 
 @dataclass(slots=True)
@@ -38,8 +37,6 @@ class Candidate:
     cards: float  # distinct cards over the look-back (approximate)
     blame: float
     per_day: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    #: The null's activity factor measured at this place (0: the run's ratio; see measure_tilt).
-    activity: float = 0.0
 
 
 @dataclass(slots=True)
@@ -250,11 +247,6 @@ def gather(
         for p in group:
             p.per_day = per_day.get(p.key, np.zeros(n_days))
 
-    if config.empirical_activity and candidates:
-        origin_us = max(first_seen, start_us)
-        measure_tilt(engine, start, as_of, candidates, population, fraud.num_rows,
-                     origin_us, (as_of_us - origin_us) / DAY_US)  # fmt: skip
-
     # The subset scan's chains: a third level of tests, when asked for (see places.score_places).
     subset_family = {}
     if config.subset_scan and config.chains:
@@ -269,48 +261,3 @@ def gather(
         chains=chains, chain_stores=chain_stores, candidates=candidates,
         tested={"store": n_stores, "chain": len(chains)} | subset_family,
     )  # fmt: skip
-
-
-def measure_tilt(
-    engine: Engine,
-    start: datetime,
-    as_of: datetime,
-    candidates: list[Candidate],
-    population: int,
-    defrauded: int,
-    origin_us: int,
-    span_days: float,
-) -> None:
-    """Set each candidate's :attr:`Candidate.activity`: the defrauded cards expected there by
-    chance, as many as cards *as active as each of them* visited, over what the run's share of
-    all cards would say.
-
-    Cards are binned by their payments in the look-back (``span_days`` from ``origin_us``), each
-    defrauded card by its payments before its fraud at its daily rate over the same span; a
-    defrauded card counts the share of cards of its bin that paid at the place. The run's one
-    linear ratio (``activity_ratio``) assumes a card twice as active is twice as likely to pass
-    anywhere, which at a place most cards visit is far too generous (44-80 % more defrauded
-    visitors than breach-free worlds show at their 40 most visited places); measured per bin,
-    the expectation was within -5 % to +10 % of them (``bench/breach_activity_null.py``).
-    Needs ``cw_fraud_cards`` registered.
-    """
-    sizes = _pairs(engine.query(queries.activity_bins_sql(engine, start, as_of)), "bin")
-    sql = queries.fraud_activity_sql(engine, start, as_of, origin_us, span_days)
-    bins = engine.query(sql).column("bin")
-    fraud_bins = Counter(int(b) for b in bins.to_pylist())
-    for level, column in (("store", "merchant_id"), ("chain", "merchant_name")):
-        group = [p for p in candidates if p.level == level]
-        if not group:
-            continue
-        keys = pa.array([p.key for p in group], pa.string())
-        engine.register("cw_keys", pa.table({"key": keys}))
-        expected: dict[str, float] = {}
-        visitors: dict[str, float] = {}
-        sql = queries.activity_visitors_sql(engine, start, as_of, column)
-        for r in engine.query(sql).to_pylist():
-            key, b, n = str(r["key"]), int(r["bin"]), float(r["cards"])
-            expected[key] = expected.get(key, 0.0) + n / sizes[b] * fraud_bins.get(b, 0)
-            visitors[key] = visitors.get(key, 0.0) + n
-        for p in group:
-            share = visitors.get(p.key, 0.0) / max(population, 1)
-            p.activity = expected.get(p.key, 0.0) / (defrauded * share) if share > 0 else 0.0

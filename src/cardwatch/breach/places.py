@@ -117,7 +117,7 @@ def _windows(
                 w = Window(w.start_us, w.end_us, len(np.unique(ev.card[inside][eligible])))
         else:
             w = localise_window(ev.card[idx], ev.ts[idx], p.per_day, ev.start_us, int(p.cards),
-                                ev.population, fraud_first, activity(ev, p), ev.span_days,
+                                ev.population, fraud_first, ev.ratio, ev.span_days,
                                 config.min_window_days, config.min_fraud_cards)  # fmt: skip
             if localised is not None:
                 localised[place] = w
@@ -223,7 +223,7 @@ def _subset_scores(
         pairs = np.unique(np.stack([store_of[ok], ev.card[inside][ok]]), axis=1)
         k = np.bincount(pairs[0], minlength=len(names)).astype(np.float64)
         eligible = len(fraud_first) - np.searchsorted(fraud_first, ws, side="right")
-        rate = max(eligible, 1) * activity(ev, p) / max(ev.population, 1)
+        rate = max(eligible, 1) * ev.ratio / max(ev.population, 1)
         score = float(scan_scores(k, np.maximum(n, k) * min(rate, 1.0))[0])
         counted.append((-score, p.key, ws, we, p, idx, inside, names, n, k, rate))
     # A chain's windows in order of their score: once one is shown to alert, the draws for the
@@ -300,8 +300,7 @@ def score_places(
     k_arr = np.array([w[4] for w in windows], dtype=np.float64)
     n_arr = np.maximum(exposed, k_arr)
     eligible = len(fraud_first) - np.searchsorted(fraud_first, ws_all, side="right")
-    tilt = np.array([activity(ev, w[0]) for w in windows])
-    fraud_eff = np.maximum(np.maximum(eligible, k_arr) * tilt, k_arr)
+    fraud_eff = np.maximum(eligible, k_arr) * ev.ratio
     pop = np.maximum(ev.population, n_arr)
     expected_arr = n_arr * fraud_eff / pop
     days = np.maximum((we_all - ws_all) / DAY_US, config.min_window_days)
@@ -420,13 +419,6 @@ def _counts(labels: np.ndarray, card: np.ndarray) -> list[tuple[str, int]]:
     return [(str(values[i]), int(counts[i])) for i in order if values[i] != ""]
 
 
-def activity(ev: Evidence, p: Candidate) -> float:
-    """How many times the null's count of defrauded cards is raised at ``p`` for their activity:
-    measured at the place (``DetectConfig.empirical_activity``, see ``evidence.measure_tilt``),
-    else the one ratio of the run."""
-    return p.activity or ev.ratio
-
-
 def leave_one_out(
     ev: Evidence, config: DetectConfig, p: PlaceScore, active: np.ndarray, strata: int = 1
 ) -> float:
@@ -460,7 +452,7 @@ def leave_one_out(
     n = float(max(sum(c for s, c in per_store.items() if s != ev.store_ids[top]), k))
     fraud_first = ev.fraud_first[active]
     eligible = len(fraud_first) - np.searchsorted(fraud_first, p.start_us, side="right")
-    fraud_eff = max(max(eligible, k) * activity(ev, cand), k)
+    fraud_eff = max(eligible, k) * ev.ratio
     pop = max(ev.population, n)
     log_p = float(log_p_windows(np.array([k]), np.array([n]), pop, np.array([fraud_eff]))[0])
     fixed = p.start_us <= ev.start_us and p.end_us >= ev.as_of_us

@@ -19,12 +19,9 @@ from cardwatch.breach.engine import Engine, as_utc
 DAY_US = 86_400_000_000
 
 __all__ = [
-    "activity_bins_sql",
-    "activity_visitors_sql",
     "chain_cards_sql",
     "counterfeit_use_sql",
     "daily_traffic_sql",
-    "fraud_activity_sql",
     "fraud_cards_sql",
     "population_sql",
     "pre_fraud_visits_sql",
@@ -175,52 +172,6 @@ def window_store_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
         FROM transactions t JOIN cw_windows w ON t.merchant_name = w.key
         WHERE {_span(e, start, as_of, "t.")} AND {ts_us} >= w.ws_us AND {ts_us} <= w.we_us
         GROUP BY w.wid, t.merchant_id
-    """
-
-
-def _bin(count: str) -> str:
-    """A card's activity bin from its payments: half-octaves (1, 1.4, 2, 2.8, 4, … payments),
-    fine where most cards are and the same for any issuer's scale."""
-    return f"CAST(floor(2 * log2({count})) AS BIGINT)"
-
-
-def _card_bins(e: Engine, start: datetime, as_of: datetime) -> str:
-    return f"""
-        SELECT card_id, {_bin("count(*)")} AS bin FROM transactions
-        WHERE {_span(e, start, as_of)} GROUP BY card_id
-    """
-
-
-def activity_bins_sql(e: Engine, start: datetime, as_of: datetime) -> str:
-    """Cards per activity bin (their payments in the look-back): the denominators of
-    :func:`activity_visitors_sql`."""
-    return f"SELECT bin, count(*) AS cards FROM ({_card_bins(e, start, as_of)}) b GROUP BY bin"
-
-
-def activity_visitors_sql(e: Engine, start: datetime, as_of: datetime, column: str) -> str:
-    """Distinct cards per activity bin at each candidate place (``cw_keys``): how likely a card
-    as active as a given victim was to pay there, by chance, measured rather than assumed."""
-    return f"""
-        SELECT t.{column} AS key, b.bin AS bin, count(DISTINCT t.card_id) AS cards
-        FROM transactions t JOIN ({_card_bins(e, start, as_of)}) b ON t.card_id = b.card_id
-        WHERE {_span(e, start, as_of, "t.")} AND t.{column} IN (SELECT key FROM cw_keys)
-        GROUP BY 1, 2
-    """
-
-
-def fraud_activity_sql(e: Engine, start: datetime, as_of: datetime, origin_us: int,
-                       span_days: float) -> str:  # fmt: skip
-    """Each defrauded card's activity bin: its payments before its first fraud (wherever made),
-    at that card's daily rate over the ``span_days`` the population's payments are counted over
-    (from ``origin_us``). A card defrauded a week into the look-back was not less active for
-    having had less time; and the windows it counts in opened before its fraud."""
-    ts_us = e.epoch_us("t.timestamp")
-    days = f"greatest((f.first_fraud_us - {int(origin_us)}) / {DAY_US}.0, 1.0)"
-    return f"""
-        SELECT t.card_id, {_bin(f"count(*) * {float(span_days)} / max({days})")} AS bin
-        FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
-        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us
-        GROUP BY t.card_id
     """
 
 
