@@ -112,7 +112,7 @@ def _held_table(held: list[Held]) -> Table:
         "(`cardwatch breach respond KEY`).",
     )
     for col in ("place", "or", "fraud cards at both", "scores"):
-        table.add_column(col, justify="right" if col != "place" and col != "or" else "left")
+        table.add_column(col, justify="left" if col in ("place", "or") else "right")
     for h in held:
         table.add_row(
             h.place.key, h.rival.key, str(h.place.fraud_cards),

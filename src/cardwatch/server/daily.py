@@ -47,12 +47,26 @@ from cardwatch.store.base import Store
 from cardwatch.store.records import AuditEntry, Breach, JobRun
 from cardwatch.workspace import Workspace
 
-__all__ = ["JOB", "DailyDetection", "DailyReport", "divides_day", "is_due", "last_slot"]
+__all__ = [
+    "JOB",
+    "DailyDetection",
+    "DailyReport",
+    "divides_day",
+    "is_due",
+    "last_held",
+    "last_slot",
+]
 
 log = logging.getLogger(__name__)
 
 JOB = "breach_detect_daily"
 WHO = "daily_detection"
+
+
+def last_held(store: Store) -> tuple[JobRun | None, list[dict[str, Any]]]:
+    """The last run of the job and the pairs of places it held (see :class:`DailyReport`)."""
+    last = store.last_job_run(JOB)
+    return last, list(last.details.get("held") or []) if last is not None else []
 
 
 def divides_day(every: timedelta) -> bool:
@@ -113,9 +127,8 @@ class DailyReport:
     updated: list[str] = field(default_factory=list)
     already: int = 0
     #: Pairs of places held as not yet told apart (``place``, ``rival``, ``text``, ``as_of``,
-    #: ``basis``):
-    #: no alert, but what the fraud team should know is building. A skipped run keeps the last
-    #: run's, which nothing new could have changed.
+    #: ``basis``): no alert, but what the fraud team should know is building. A skipped run
+    #: keeps the last run's, which nothing new could have changed.
     held: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:

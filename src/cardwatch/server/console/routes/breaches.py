@@ -22,7 +22,7 @@ from cardwatch.server.console.bulkwork import BULK_ACTIONS, pending_bulk, reques
 from cardwatch.server.console.deps import ConsoleDep, CurrentUser, SupervisorUser
 from cardwatch.server.console.errors import ActionRefused
 from cardwatch.server.console.views import redirect, render
-from cardwatch.server.daily import JOB
+from cardwatch.server.daily import last_held
 
 router = APIRouter(prefix="/breaches")
 
@@ -31,8 +31,7 @@ STATUSES = ("suspected", "confirmed", "dismissed", "closed")
 
 @router.get("", name="read_breaches", response_class=HTMLResponse)
 def read_breaches(request: Request, console: ConsoleDep, user: CurrentUser) -> Response:
-    last = console.store.last_job_run(JOB)
-    held = list(last.details.get("held") or []) if last is not None else []
+    _, held = last_held(console.store)
     return render(request, "breaches.html", breaches=console.store.breaches(), held=held)
 
 
@@ -47,8 +46,7 @@ def respond_held(
     two is leaking (the merchant's security team, a card shop's listing). As ``breach respond
     --no-notify`` as of the run that held it: breach, exposure, flags, victims' cases; nobody
     is told until the breach is confirmed and notices are approved."""
-    last = console.store.last_job_run(JOB)
-    held = list(last.details.get("held") or []) if last is not None else []
+    last, held = last_held(console.store)
     pair = next((h for h in held if key in (h.get("place"), h.get("rival"))), None)
     if last is None or pair is None:
         raise ActionRefused(f"{key!r} is not held by the last detection run")

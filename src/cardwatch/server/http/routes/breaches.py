@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from cardwatch.errors import NotFoundError
 from cardwatch.pan import pan_digits
 from cardwatch.respond import check_card, respond
-from cardwatch.server.daily import JOB
+from cardwatch.server.daily import last_held
 from cardwatch.server.http.deps import ApiKey, Now, ServicesDep
 from cardwatch.server.http.models import UtcDateTime
 from cardwatch.store.records import Breach
@@ -110,11 +110,8 @@ def read_held(services: ServicesDep) -> dict[str, Any]:
     """The pairs of places the last detection run held as not yet told apart: no breach yet,
     but one of each pair is probably leaking (respond to either by its key, which is its
     ``place`` or ``rival``)."""
-    last = services.store.last_job_run(JOB)
-    return {
-        "as_of": last.as_of.isoformat() if last is not None else None,
-        "held": list(last.details.get("held") or []) if last is not None else [],
-    }
+    last, held = last_held(services.store)
+    return {"as_of": last.as_of.isoformat() if last is not None else None, "held": held}
 
 
 @router.get("/{breach_id}")
