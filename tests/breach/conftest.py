@@ -17,6 +17,8 @@ from cardwatch.schema import HISTORY_SCHEMA
 T0 = datetime(2013, 9, 1, tzinfo=UTC)
 DAYS = 122  # to 2013-12-31
 CHAIN = "BIGMART"
+#: Where a country's tills are (one town each): Paris and New York, 5,840 km apart.
+PLACES = {"FR": (48.857, 2.352), "US": (40.713, -74.006)}
 
 
 @dataclass
@@ -43,9 +45,10 @@ def build_world(
 ) -> World:
     """``breach_stores`` are indices into the chain's stores; empty means no breach. ``cloned``:
     the breach's victims are defrauded with copies of their stripes (card-present magstripe
-    payments in the United States) rather than online. ``travellers``: that many random cards
-    also pay once in the United States by stripe, honestly, at a random time, having booked
-    their flight online with one airline days before — what clone use looks like by chance."""
+    payments in the United States) rather than online, while they still pay at home by chip.
+    ``travellers``: that many random cards also pay once in the United States by stripe,
+    honestly, at a random time, having booked their flight online with one airline days before
+    — what clone use looks like by chance."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {name: [] for name in HISTORY_SCHEMA.names}
     locals_ = [f"LOCAL{i:03d}" for i in range(150)]
@@ -77,8 +80,9 @@ def build_world(
         rows["mcc"].append("5411")
         rows["merchant_name"].append(name)
         rows["merchant_country"].append(country)
-        rows["merchant_lat"].append(None)
-        rows["merchant_lon"].append(None)
+        lat, lon = PLACES[country] if channel != "ecommerce" else (None, None)
+        rows["merchant_lat"].append(lat)
+        rows["merchant_lon"].append(lon)
         rows["terminal_id"].append(terminal)
         rows["channel"].append(channel)
         rows["entry_mode"].append(entry)
@@ -125,6 +129,8 @@ def build_world(
             entry="magstripe", country="US")  # fmt: skip
     for card, start in frauds:
         clone = cloned and card in victims
+        if clone:  # its owner still has the card, at home: an hour later, they pay by chip
+            add(card, start + timedelta(hours=1), "SUPER", "SUPER", "SUPER-T1", 30.0)
         for j in range(int(rng.integers(1, 4))):
             ts = start + timedelta(hours=3 * j)
             reported = ts + timedelta(days=float(rng.uniform(1, 5)))

@@ -13,14 +13,15 @@ from cardwatch.breach.engine import duckdb_engine
 from cardwatch.breach.queries import counterfeit_use_sql
 from cardwatch.schema import HISTORY_SCHEMA
 
-from .conftest import CHAIN
+from .conftest import CHAIN, PLACES
 
 EARLY = DetectConfig(counterfeit_use=True)
 T = datetime(2013, 12, 1, tzinfo=UTC)
 
 
-def _rows(*payments: tuple[str, int, str, str]) -> pa.Table:
-    """(card, day, entry mode, country) payments, card-present, nothing reported."""
+def _rows(*payments: tuple[str, float, str, str]) -> pa.Table:
+    """(card, day, entry mode, country) payments, card-present, nothing reported, at the
+    country's town (Paris, New York)."""
     n = len(payments)
     cols = {name: [None] * n for name in HISTORY_SCHEMA.names}
     cols |= {
@@ -31,6 +32,8 @@ def _rows(*payments: tuple[str, int, str, str]) -> pa.Table:
         "merchant_id": ["m"] * n,
         "merchant_name": ["m"] * n,
         "merchant_country": [k for _, _, _, k in payments],
+        "merchant_lat": [PLACES[k][0] for _, _, _, k in payments],
+        "merchant_lon": [PLACES[k][1] for _, _, _, k in payments],
         "channel": ["card_present"] * n,
         "entry_mode": [e for _, _, e, _ in payments],
         "is_fraud": [0] * n,
@@ -52,6 +55,34 @@ def test_clone_use_is_a_stripe_payment_where_the_card_never_used_its_chip() -> N
     assert got.column("card_id").to_pylist() == ["clone"]
     first = got.column("first_fraud_us").to_pylist()[0]
     assert first == int((T + timedelta(days=3)).timestamp() * 1_000_000)
+
+
+def test_with_an_alibi_a_clone_is_a_card_in_two_places_at_once() -> None:
+    """Its chip read in Paris two hours after its stripe in New York: a copy. A traveller who
+    flew there (twelve hours between the two) and one whose chip was read days before are not."""
+    history = _rows(
+        ("clone", 1, "chip", "FR"),
+        ("clone", 3.5, "magstripe", "US"),
+        ("clone", 3.5 + 2 / 24, "chip", "FR"),
+        ("flew", 2 + 8 / 24, "chip", "FR"),
+        ("flew", 2 + 20 / 24, "magstripe", "US"),
+        ("away", 1, "chip", "FR"),
+        ("away", 3.5, "magstripe", "US"),
+    )
+    e = duckdb_engine(history)
+    span = (T - timedelta(days=30), T + timedelta(days=5))
+    every = e.query(counterfeit_use_sql(e, *span)).column("card_id").to_pylist()
+    assert sorted(every) == ["away", "clone", "flew"]
+    got = e.query(counterfeit_use_sql(e, *span, alibi_kmh=1000.0))
+    assert got.column("card_id").to_pylist() == ["clone"]
+    first = got.column("first_fraud_us").to_pylist()[0]
+    assert first == int((T + timedelta(days=3.5)).timestamp() * 1_000_000)
+    no_coordinates = history.set_column(
+        history.schema.get_field_index("merchant_lat"), "merchant_lat",
+        pa.nulls(history.num_rows, pa.float64()),
+    )  # fmt: skip
+    e = duckdb_engine(no_coordinates)
+    assert e.query(counterfeit_use_sql(e, *span, alibi_kmh=1000.0)).num_rows == 0
 
 
 def test_clones_find_the_breach_before_the_reports_do(world_factory: Callable) -> None:

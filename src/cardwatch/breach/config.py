@@ -90,6 +90,11 @@ class DetectConfig:
     country where the card never paid by chip), reported or not — the issuer sees a cloned
     stripe the moment it is used, days before its cardholder reports it. Tested as a second
     body of evidence, each at half of ``alpha``; its alerts say ``basis: counterfeit_use``.
+    ``clone_alibi_kmh``: such a card counts only when its chip was read, within hours of its
+    stripe, farther away than anyone travels at this speed: the card was in two places at once.
+    A traveller whose chip a foreign terminal cannot read carries the card abroad; a clone
+    leaves it at home, in its owner's pocket, still paying by chip. ``None`` counts every stripe
+    read where the chip never was, travellers included. Needs the merchants' coordinates.
 
     ``hold_ambiguous``: do not alert a place while every one of its defrauded cards also paid at
     another place (not its own chain or store) whose evidence is within ``ambiguity_nats`` of its
@@ -125,5 +130,6 @@ class DetectConfig:
     subset_draws: int = 200_000
     name_group_leave_one_out: bool = False
     counterfeit_use: bool = False
+    clone_alibi_kmh: float | None = 1000.0
     hold_ambiguous: bool = True
     ambiguity_nats: float = 4.0

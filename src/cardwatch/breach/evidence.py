@@ -10,6 +10,7 @@ requires, and only comes back to the engine for the exact card count of a new wi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -147,7 +148,12 @@ def _daily(traffic: pa.Table, n_days: int) -> dict[str, np.ndarray]:
 
 #: What makes a card "defrauded" for the tests: its fraud reported by ``as_of``, or (the early
 #: evidence, ``DetectConfig.counterfeit_use``) its stripe seen used as a clone by then.
-SOURCES = {"reports": queries.fraud_cards_sql, "counterfeit_use": queries.counterfeit_use_sql}
+SOURCES: dict[str, Callable[[Engine, datetime, datetime, DetectConfig], str]] = {
+    "reports": lambda e, start, as_of, _: queries.fraud_cards_sql(e, start, as_of),
+    "counterfeit_use": lambda e, start, as_of, config: queries.counterfeit_use_sql(
+        e, start, as_of, config.clone_alibi_kmh
+    ),
+}
 
 
 def gather(
@@ -158,7 +164,7 @@ def gather(
     start = as_of - timedelta(days=config.lookback_days)
     start_us = int(start.timestamp() * 1_000_000)
     as_of_us = int(as_of.timestamp() * 1_000_000)
-    fraud = engine.query(SOURCES[source](engine, start, as_of))
+    fraud = engine.query(SOURCES[source](engine, start, as_of, config))
     if fraud.num_rows < config.min_fraud_cards:
         return None
     engine.register("cw_fraud_cards", fraud)

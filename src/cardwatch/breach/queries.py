@@ -66,24 +66,65 @@ def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     """
 
 
-def counterfeit_use_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+def _km(a: str, b: str) -> str:
+    """Great-circle distance in km between the merchants of rows ``a`` and ``b`` (haversine;
+    NULL when either lacks coordinates)."""
+    return (
+        f"2 * 6371.0 * asin(sqrt(pow(sin(radians({b}.lat - {a}.lat) / 2), 2)"
+        f" + cos(radians({a}.lat)) * cos(radians({b}.lat))"
+        f" * pow(sin(radians({b}.lon - {a}.lon) / 2), 2)))"
+    )
+
+
+def counterfeit_use_sql(
+    e: Engine, start: datetime, as_of: datetime, alibi_kmh: float | None = None
+) -> str:
     """Cards seen paying as clones by ``as_of``, reported or not: a card-present payment read
     from a magnetic stripe (or a chip fallback) in a country where the card never paid by chip
     or contactless. A chip card cannot be copied, its stripe can: this is what stolen track
     data looks like when it is used, days before the cardholder reports anything. Travellers at
     a terminal without a chip reader look the same, at random places: noise under the null.
     Shaped as :func:`fraud_cards_sql` (the first such payment stands for the first fraud and for
-    its report: it is known when it is made)."""
+    its report: it is known when it is made).
+
+    ``alibi_kmh``: count a card only when its chip was also read somewhere no traveller could
+    have come from in the time between — farther than this speed (km/h) covers, two reads less
+    than a quarter of an hour apart taken as that far apart — so that the card was in two places
+    at once. A traveller's card
+    is where its stripe is read; a clone's chip stays at home, in its owner's pocket. Rows
+    without coordinates give no alibi."""
+    stripe_us = e.epoch_us("s.timestamp")
+    clones = f"""
+            SELECT s.card_id, s.merchant_country, {stripe_us} AS ts_us,
+                   s.merchant_lat AS lat, s.merchant_lon AS lon
+            FROM transactions s LEFT JOIN chip c
+              ON s.card_id = c.card_id AND s.merchant_country = c.merchant_country
+            WHERE {_span(e, start, as_of, "s.")} AND {_from_stripe("s.")} AND c.card_id IS NULL"""
+    alibi = ""
+    if alibi_kmh is not None:
+        reach_us = int(20_037.5 / alibi_kmh * 3_600_000_000)  # half the Earth's circumference
+        alibi = f""",
+        chip_read AS (
+            SELECT card_id, {e.epoch_us("timestamp")} AS ts_us,
+                   merchant_lat AS lat, merchant_lon AS lon
+            FROM transactions
+            WHERE {_span(e, start, as_of)} AND entry_mode IN ('chip', 'contactless')
+              AND merchant_lat IS NOT NULL AND merchant_lon IS NOT NULL
+              AND card_id IN (SELECT card_id FROM clone)),
+        alibi AS (
+            SELECT DISTINCT s.card_id FROM clone s JOIN chip_read k ON s.card_id = k.card_id
+            WHERE k.ts_us BETWEEN s.ts_us - {reach_us} AND s.ts_us + {reach_us}
+              AND {_km("s", "k")}
+                  > {alibi_kmh} * greatest(abs(k.ts_us - s.ts_us) / 3600000000.0, 0.25))"""
+    keep = " WHERE card_id IN (SELECT card_id FROM alibi)" if alibi_kmh is not None else ""
     return f"""
         WITH chip AS (
             SELECT DISTINCT card_id, merchant_country FROM transactions
-            WHERE {_span(e, start, as_of)} AND entry_mode IN ('chip', 'contactless'))
-        SELECT t.card_id AS card_id, min({e.epoch_us("t.timestamp")}) AS first_fraud_us,
-               min({e.epoch_us("t.timestamp")}) AS reported_us, 1 AS counterfeit
-        FROM transactions t LEFT JOIN chip c
-          ON t.card_id = c.card_id AND t.merchant_country = c.merchant_country
-        WHERE {_span(e, start, as_of, "t.")} AND {_from_stripe("t.")} AND c.card_id IS NULL
-        GROUP BY t.card_id
+            WHERE {_span(e, start, as_of)} AND entry_mode IN ('chip', 'contactless')),
+        clone AS ({clones}){alibi}
+        SELECT card_id, min(ts_us) AS first_fraud_us, min(ts_us) AS reported_us, 1 AS counterfeit
+        FROM clone{keep}
+        GROUP BY card_id
     """
 
 
