@@ -42,13 +42,17 @@ def build_world(
     chain_stores: int = 5,
     cloned: bool = False,
     travellers: int = 0,
+    airport: bool = False,
 ) -> World:
     """``breach_stores`` are indices into the chain's stores; empty means no breach. ``cloned``:
     the breach's victims are defrauded with copies of their stripes (card-present magstripe
     payments in the United States) rather than online, while they still pay at home by chip.
     ``travellers``: that many random cards also pay once in the United States by stripe,
     honestly, at a random time, having booked their flight online with one airline days before
-    — what clone use looks like by chance."""
+    — what clone use looks like by chance — and are away from home from their flight to the next
+    day. ``airport``: they all paid by chip at the airport's shop before their flight, nine hours
+    before their stripe was read in New York: a common point of purchase of honest stripe use
+    abroad."""
     rng = np.random.default_rng(seed)
     rows: dict[str, list] = {name: [] for name in HISTORY_SCHEMA.names}
     locals_ = [f"LOCAL{i:03d}" for i in range(150)]
@@ -121,10 +125,15 @@ def build_world(
         if card not in victims:
             frauds.append((str(card), T0 + timedelta(days=float(rng.uniform(20, DAYS - 5)))))
     chosen = rng.choice(cards, travellers, replace=False) if travellers else []
+    away: dict[str, tuple[datetime, datetime]] = {}
     for card in (f"c{c:04d}" for c in chosen):
         ts = T0 + timedelta(days=float(rng.uniform(12, DAYS - 1)))
         booked = ts - timedelta(days=float(rng.uniform(1, 10)))
         add(card, booked, "AIRLINE", "AIRLINE", "", 600.0, channel="ecommerce", entry="ecommerce")
+        flight = ts - timedelta(hours=9)
+        away[card] = (flight, ts + timedelta(days=1))
+        if airport:
+            add(card, flight - timedelta(hours=1), "AIRPORT", "AIRPORT", "AIRPORT-T1", 25.0)
         add(card, ts, f"USSHOP{rng.integers(200)}", "US SHOP", "", rng.gamma(3, 20),
             entry="magstripe", country="US")  # fmt: skip
     for card, start in frauds:
@@ -152,7 +161,13 @@ def build_world(
                 fraud=1,
                 reported=reported,
             )
-    table = pa.table(rows, schema=HISTORY_SCHEMA).sort_by(
+    at_home = [
+        not (card in away and away[card][0] <= ts <= away[card][1] and country == "FR")
+        for card, ts, country in zip(
+            rows["card_id"], rows["timestamp"], rows["merchant_country"], strict=True
+        )
+    ]
+    table = pa.table(rows, schema=HISTORY_SCHEMA).filter(pa.array(at_home)).sort_by(
         [("timestamp", "ascending"), ("txn_id", "ascending")]
     )
     return World(

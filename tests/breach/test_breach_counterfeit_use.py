@@ -111,6 +111,17 @@ def test_travellers_paying_by_stripe_abroad_raise_no_alert(world_factory: Callab
                       EARLY) == []  # fmt: skip
 
 
+def test_an_airport_shop_all_travellers_passed_is_no_breach(world_factory: Callable) -> None:
+    """120 travellers paid by chip at the airport's shop, then by stripe in New York: counted
+    as clones, their stripes would make that shop a breach; their cards were with them, so
+    none has an alibi, and nothing alerts."""
+    world = world_factory(breach_stores=(), travellers=120, airport=True)
+    as_of = datetime(2013, 12, 31, tzinfo=UTC)
+    anyone = DetectConfig(counterfeit_use=True, clone_alibi_kmh=None)
+    assert [s.merchant_id for s in detect(world.table, as_of, anyone)][:1] == ["AIRPORT"]
+    assert detect(world.table, as_of, EARLY) == []
+
+
 def test_daily_runs_alert_on_clones_first(world_factory: Callable) -> None:
     """Daily runs with clones as evidence alert on the first day a run as of that day would,
     days before the reports alone do."""
