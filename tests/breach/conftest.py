@@ -167,8 +167,10 @@ def build_world(
             rows["card_id"], rows["timestamp"], rows["merchant_country"], strict=True
         )
     ]
-    table = pa.table(rows, schema=HISTORY_SCHEMA).filter(pa.array(at_home)).sort_by(
-        [("timestamp", "ascending"), ("txn_id", "ascending")]
+    table = (
+        pa.table(rows, schema=HISTORY_SCHEMA)
+        .filter(pa.array(at_home))
+        .sort_by([("timestamp", "ascending"), ("txn_id", "ascending")])
     )
     return World(
         table,
