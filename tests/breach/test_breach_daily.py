@@ -8,14 +8,18 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pyarrow as pa
 import pytest
 from prometheus_client import CollectorRegistry
 from tests.server.stores import opened
 
 from cardwatch.breach import DetectConfig
+from cardwatch.schema import HISTORY_SCHEMA
 from cardwatch.server.daily import JOB, DailyDetection
 from cardwatch.server.local import SimulatedClock, free_port
 from cardwatch.store.history import History
+
+from .conftest import PLACES
 
 HOUR = 2
 
@@ -143,15 +147,42 @@ def test_no_new_report_skips_the_run(workspace, store) -> None:
     assert report is not None and report.skipped and not report.created
 
 
-def test_with_clones_as_evidence_no_run_is_skipped(workspace, store) -> None:
-    """Clones are evidence when they are used, reported or not: a day without a report runs."""
+def _clone_seen(card: str, at: datetime) -> pa.Table:
+    """``card``'s stripe read in New York at ``at``, its chip in Paris an hour later."""
+    rows = {name: [None, None] for name in HISTORY_SCHEMA.names}
+    rows |= {
+        "txn_id": ["clone-1", "clone-2"],
+        "timestamp": [at, at + timedelta(hours=1)],
+        "card_id": [card, card],
+        "amount": [80.0, 12.0],
+        "merchant_id": ["NYSHOP", "SUPER"],
+        "merchant_name": ["NY SHOP", "SUPER"],
+        "merchant_country": ["US", "FR"],
+        "merchant_lat": [PLACES["US"][0], PLACES["FR"][0]],
+        "merchant_lon": [PLACES["US"][1], PLACES["FR"][1]],
+        "channel": ["card_present", "card_present"],
+        "entry_mode": ["magstripe", "chip"],
+        "is_fraud": [0, 0],
+    }
+    return pa.table(rows, schema=HISTORY_SCHEMA)
+
+
+def test_with_clones_as_evidence_a_new_clone_runs_the_job(workspace, store) -> None:
+    """Clones are evidence when they are used, reported or not: a day with a card newly seen
+    paying as a clone runs, though nothing was reported; a day with neither is skipped."""
     clock = _clock(datetime(2014, 3, 1, 3, tzinfo=UTC))
     early = DetectConfig(counterfeit_use=True)
     job = DailyDetection(workspace, store, clock=clock, hour=HOUR, config=early)
     assert job.tick().created
+    History(workspace).append(_clone_seen("c0001", datetime(2014, 3, 1, 12, tzinfo=UTC)))
     _advance(clock, timedelta(days=1))
     report = job.tick()
     assert report is not None and report.skipped is None and report.suspects
+    _advance(clock, timedelta(days=1))
+    report = job.tick()
+    assert report is not None and report.skipped == (
+        "no fraud reported and no clone seen since the last run"
+    )
 
 
 def test_serve_runs_the_job_on_its_clock(workspace, store) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from cardwatch.breach import queries
 from cardwatch.breach.config import DetectConfig
 from cardwatch.breach.engine import Engine, History, as_utc, duckdb_engine
-from cardwatch.breach.evidence import Evidence, gather
+from cardwatch.breach.evidence import SOURCES, Evidence, gather
 from cardwatch.breach.places import PlaceScore, leave_one_out, prefetch, score_places, score_subsets
 from cardwatch.breach.stats import expected_unseen
 from cardwatch.breach.suspect import Held, Suspect, from_us
@@ -28,6 +28,7 @@ from cardwatch.breach.suspect import Held, Suspect, from_us
 __all__ = [
     "Detection",
     "assemble",
+    "clones_seen",
     "detect",
     "detect_daily",
     "detect_with",
@@ -383,10 +384,9 @@ def survey_daily(
     step: timedelta = timedelta(days=1),
 ) -> Iterator[tuple[datetime, Detection]]:
     """Every run of detection as of ``start``, ``start + step``, … up to ``end``, with what it
-    found (alerts and held pairs). A run with no fraud report since the previous one is skipped:
-    its alerts could only differ by the drift of the look-back window (unless
-    ``config.counterfeit_use``: cloned stripes are evidence the moment they are used, reported
-    or not).
+    found (alerts and held pairs). A run with no fraud report and no card seen paying as a clone
+    (``config.counterfeit_use``) since the previous one is skipped: its alerts could only differ
+    by the drift of the look-back window.
     """
     config = config or DetectConfig()
     engine = duckdb_engine(history)
@@ -394,12 +394,26 @@ def survey_daily(
     reports = engine.query(queries.reports_sql(engine, start - step, end))
     reported = np.sort(reports.column("reported_us").to_numpy(zero_copy_only=False))
     prev: datetime | None = None
+    clones: set[str] = set()
     t = start
     while t <= end:
         lo = int((prev or start - step).timestamp() * 1e6)
         hi = int(t.timestamp() * 1e6)
         new = np.searchsorted(reported, hi, "right") - np.searchsorted(reported, lo, "right")
-        if prev is None or new > 0 or config.counterfeit_use:
+        if config.counterfeit_use:
+            seen = clones_seen(engine, t, config)
+            new += len(seen - clones)
+            clones = seen
+        if prev is None or new > 0:
             yield t, survey_with(engine, t, config)
         prev = t
         t += step
+
+
+def clones_seen(engine: Engine, as_of: datetime, config: DetectConfig) -> set[str]:
+    """The cards seen paying as clones by ``as_of`` in the look-back (the early evidence's
+    defrauded cards): a run need not be repeated unless one is new, or a fraud was reported."""
+    as_of = as_utc(as_of)
+    start = as_of - timedelta(days=config.lookback_days)
+    found = engine.query(SOURCES["counterfeit_use"](engine, start, as_of, config))
+    return {str(c) for c in found.column("card_id").to_pylist()}

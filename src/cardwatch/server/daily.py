@@ -18,9 +18,9 @@ respond, or the console's notify).
 
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
-dismissed or closed is left alone. A run whose history has no fraud reported since the last run
-is recorded and skipped: its answer could only drift (unless clones are evidence,
-``DetectConfig.counterfeit_use``: they need no report). Each run's as-of time is stored
+dismissed or closed is left alone. A run whose history has no fraud reported (and, when clones are
+evidence, ``DetectConfig.counterfeit_use``, no card newly seen paying as a clone) since the last
+run is recorded and skipped: its answer could only drift. Each run's as-of time is stored
 (``job_runs``), so a restart does not repeat the day's run; the last run's time and counts are in
 ``/metrics``.
 """
@@ -38,6 +38,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from cardwatch.breach import DetectConfig, survey
+from cardwatch.breach.detect import clones_seen
+from cardwatch.breach.engine import duckdb_engine
 from cardwatch.breach.flags import INACTIVE
 from cardwatch.breach.response import match_breach, merge_suspects, suspect_of
 from cardwatch.breach.suspect import Suspect
@@ -207,12 +209,12 @@ class DailyDetection:
         history = LiveHistory(self.workspace, self.store, now)
         if history.is_empty():
             report.skipped = "no history"
-        elif (
-            last is not None
-            and not self.config.counterfeit_use
-            and not _reports_between(history, last.as_of, now)
-        ):
-            report.skipped = "no fraud reported since the last run"
+        elif last is not None and not _news(history, last.as_of, now, self.config):
+            report.skipped = (
+                "no fraud reported and no clone seen since the last run"
+                if self.config.counterfeit_use
+                else "no fraud reported since the last run"
+            )
             report.held = list(last.details.get("held") or [])
         else:
             self._detect(history, now, report)
@@ -283,14 +285,20 @@ class DailyDetection:
                 await asyncio.wait_for(stop.wait(), poll)
 
 
-def _reports_between(history: LiveHistory, after: datetime, until: datetime) -> int:
+def _news(history: LiveHistory, after: datetime, until: datetime, config: DetectConfig) -> int:
+    """Fraud reports since ``after``, and cards first seen paying as clones since then when
+    clones are evidence: without either, a run could only repeat the last one."""
     with history.connect() as con:
         table = con.sql(
             "SELECT count(*) AS n FROM transactions WHERE is_fraud = 1"
             " AND fraud_reported_at > ? AND fraud_reported_at <= ?",
             params=[after, until],
         ).to_arrow_table()
-    return int(table.column("n")[0].as_py() or 0)
+        news = int(table.column("n")[0].as_py() or 0)
+        if config.counterfeit_use and not news:
+            engine = duckdb_engine(con)
+            news = len(clones_seen(engine, until, config) - clones_seen(engine, after, config))
+    return news
 
 
 class _Metrics:
