@@ -16,6 +16,7 @@ from cardwatch.schema import HISTORY_SCHEMA
 from .conftest import CHAIN, PLACES
 
 EARLY = DetectConfig(counterfeit_use=True)
+REPORTS = DetectConfig(counterfeit_use=False)
 T = datetime(2013, 12, 1, tzinfo=UTC)
 
 
@@ -89,8 +90,8 @@ def test_clones_find_the_breach_before_the_reports_do(world_factory: Callable) -
     world = world_factory(cloned=True)
     assert world.first_report is not None
     as_of = world.first_report + timedelta(days=5)  # a few victims reported: not enough yet
-    assert not [s for s in detect(world.table, as_of) if CHAIN in (s.chain, s.merchant_id)]
-    found = detect(world.table, as_of, EARLY)
+    assert not [s for s in detect(world.table, as_of, REPORTS) if CHAIN in (s.chain, s.merchant_id)]
+    found = detect(world.table, as_of)  # clones are evidence by default
     assert found and found[0].merchant_id == CHAIN and found[0].level == "chain"
     assert found[0].basis == "counterfeit_use" and found[0].to_dict()["basis"] == "counterfeit_use"
     assert set(found[0].fraud_card_ids) <= world.victims
@@ -130,7 +131,7 @@ def test_daily_runs_alert_on_clones_first(world_factory: Callable) -> None:
     start, end = world.first_report, world.first_report + timedelta(days=10)
     days = {cfg.counterfeit_use: next(d for d, s in detect_daily(world.table, start, end, cfg)
                                       if s.merchant_id == CHAIN)
-            for cfg in (DetectConfig(), EARLY)}  # fmt: skip
+            for cfg in (REPORTS, EARLY)}  # fmt: skip
     assert days[True] < days[False]
     day = start
     while not [s for s in detect(world.table, day, EARLY) if s.merchant_id == CHAIN]:

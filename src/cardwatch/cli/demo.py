@@ -222,8 +222,9 @@ def act_breach(ws: Workspace, world: World, start: datetime, notify: bool) -> No
         "3 · Finding the breach",
         "Every day, cardwatch looks for the common point of purchase "
         "of the cards reported defrauded, against chance — popular shops and heavy spenders "
-        "discounted. In 2013 the retailer heard of its breach after 15 days, the public after "
-        "22.",
+        "discounted — and, before anyone reports them, of the cards seen paying as clones: a "
+        "stripe read abroad while the card's chip was paying at home. In 2013 the retailer "
+        "heard of its breach after 15 days, the public after 22.",
     )
     history = History(ws)
     end = pc.max(history.table().column("timestamp")).as_py()
@@ -235,9 +236,11 @@ def act_breach(ws: Workspace, world: World, start: datetime, notify: bool) -> No
         history.connect() as con,
     ):
         for day, suspect in detect_daily(con, start, end):
+            clones = suspect.basis == "counterfeit_use"
+            cards = "cards seen paying as clones" if clones else "fraud cards"
             console.print(
                 f"{day:%d %b %Y}: alert — {suspect.merchant_id} "
-                f"(score {suspect.score:.1f}, {suspect.fraud_cards} fraud cards of "
+                f"(score {suspect.score:.1f}, {suspect.fraud_cards} {cards} of "
                 f"{suspect.exposed_cards:,} exposed)"
             )
             if breach["chain"] in (suspect.chain, suspect.merchant_id) or set(

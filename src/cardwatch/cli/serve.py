@@ -127,20 +127,22 @@ def serve(
             max=24,
             envvar="CARDWATCH_DETECT_EVERY",
             help="Hours between breach detection runs, from --detect-hour (a divisor of 24). "
-            "A run with no fraud reported since the last one is skipped, so frequent runs cost "
-            "little on a quiet day and bring an alert hours sooner on a busy one.",
+            "A run with no fraud reported and no clone seen since the last one is skipped, so "
+            "frequent runs cost little on a quiet day and bring an alert hours sooner on a busy "
+            "one.",
         ),
     ] = 24,
     detect_clones: Annotated[
         bool,
         typer.Option(
-            "--detect-clones",
+            "--detect-clones/--no-detect-clones",
             envvar="CARDWATCH_DETECT_CLONES",
             help="Breach detection also searches from the cards seen paying as clones (a stripe "
-            "read where the card never used its chip), reported or not: days earlier, "
-            "unconfirmed (`breach detect --clones`). Every scheduled run then runs.",
+            "read where the card never used its chip, while its chip was read too far away to "
+            "have travelled), reported or not: days earlier, unconfirmed (`breach detect "
+            "--clones`). --no-detect-clones: the fraud reports alone.",
         ),
-    ] = False,
+    ] = True,
     no_detect: Annotated[
         bool, typer.Option("--no-detect", help="No daily breach detection in this process.")
     ] = False,
