@@ -142,7 +142,8 @@ def build_world(
             add(card, start + timedelta(hours=1), "SUPER", "SUPER", "SUPER-T1", 30.0)
         for j in range(int(rng.integers(1, 4))):
             ts = start + timedelta(hours=3 * j)
-            reported = ts + timedelta(days=float(rng.uniform(1, 5)))
+            # A copy is used far away: its owner notices later than a stolen card's.
+            reported = ts + timedelta(days=float(rng.uniform(1, 5)) * (2 if clone else 1))
             first_report = (
                 reported
                 if card in victims and (first_report is None or reported < first_report)

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cardwatch.breach import DetectConfig, detect, detect_daily
 from cardwatch.breach.engine import duckdb_engine
-from cardwatch.breach.queries import counterfeit_use_sql
+from cardwatch.breach.queries import counterfeit_use_sql, reported_or_cloned_sql
 from cardwatch.schema import HISTORY_SCHEMA
 
 from .conftest import CHAIN, PLACES
@@ -139,28 +140,29 @@ def test_daily_runs_alert_on_clones_first(world_factory: Callable) -> None:
     assert day == days[True]
 
 
-def test_an_alert_from_clones_explains_away_the_reports_it_accounts_for(
-    world_factory: Callable,
-) -> None:
-    """Found from its clones, the breach's reported victims are set aside in the reports too: they
-    cannot make a second alert at a place the victims also used."""
-    from cardwatch.breach.detect import _Body
-
-    world = world_factory(cloned=True)
-    late = datetime(2013, 12, 31, tzinfo=UTC)
-    clones = _Body.of(duckdb_engine(world.table), late, EARLY, "counterfeit_use")
-    reports = _Body.of(duckdb_engine(world.table), late, EARLY, "reports")
-    assert clones is not None and reports is not None
-    alert = clones.next_alert(EARLY, set())
-    assert alert is not None and alert.key == CHAIN
-    before = reports.strata[0].sum()
-    assert reports.next_alert(EARLY, set()) is not None
-    reports.explain(alert, own=False)
-    gone = set(reports.ev.fraud_ids[~reports.strata[0]].tolist())
-    ev = reports.ev
-    there = (ev.names == CHAIN) & (ev.ts >= alert.start_us) & (ev.ts <= alert.end_us)
-    assert gone == set(ev.card_ids[ev.card[there]].tolist()) & set(ev.fraud_ids.tolist())
-    assert len(gone & world.victims) > len(gone) / 2
-    assert reports.strata[0].sum() == before - len(gone)
-    left = reports.next_alert(EARLY, set())
-    assert left is None or left.key != CHAIN
+def test_reported_and_cloned_cards_are_one_body_of_evidence() -> None:
+    """A card reported and seen as a clone counts once, from whichever came first; a clone
+    nobody reported yet is marked unconfirmed, and only its tills count as its exposures."""
+    history = _rows(
+        ("both", 1, "chip", "FR"),
+        ("both", 3, "magstripe", "US"),  # seen as a clone on day 3 ...
+        ("both", 3 + 1 / 24, "chip", "FR"),
+        ("clone", 1, "chip", "FR"),
+        ("clone", 4, "magstripe", "US"),
+        ("clone", 4 + 1 / 24, "chip", "FR"),
+    )
+    fraud = pc.equal(history.column("txn_id"), "t1")  # ... reported on day 5
+    history = history.set_column(
+        history.schema.get_field_index("is_fraud"), "is_fraud", pc.cast(fraud, pa.int8())
+    ).set_column(
+        history.schema.get_field_index("fraud_reported_at"), "fraud_reported_at",
+        pa.array([T + timedelta(days=5) if f else None for f in fraud.to_pylist()],
+                 pa.timestamp("us", tz="UTC")),
+    )  # fmt: skip
+    e = duckdb_engine(history)
+    got = e.query(reported_or_cloned_sql(e, T - timedelta(days=30), T + timedelta(days=6), 1000.0))
+    rows = {r["card_id"]: r for r in got.to_pylist()}
+    assert set(rows) == {"both", "clone"}
+    assert rows["both"]["confirmed"] == 1 and rows["clone"]["confirmed"] == 0
+    assert rows["both"]["first_fraud_us"] == int((T + timedelta(days=3)).timestamp() * 1e6)
+    assert rows["both"]["reported_us"] == rows["both"]["first_fraud_us"]  # seen before reported

@@ -82,50 +82,52 @@ def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detect
     paid at another place nearly as strong is held until the next victims tell the two apart
     (:func:`_ambiguous`); the pairs still held when no place is left to alert are reported.
 
-    With ``config.counterfeit_use`` the cards seen paying as clones are a second body of
-    evidence, tested on its own at half of ``alpha`` (the reports get the other half). An alert
-    from either body explains away the cards of both that paid there in its window: a breach
-    found from its clones is not found again, as the burger bar next door, from its reports.
+    With ``config.counterfeit_use`` (the default) the cards seen paying as clones join the
+    reported ones, each from its first fraud or clone use, whichever came first: one body of
+    evidence, tested at the whole of ``alpha``. An alert that rests mostly on clones nobody has
+    reported yet says so (``basis="counterfeit_use"``: early, to be confirmed by the reports).
+    Two bodies, each at half of ``alpha``, were built first: each paid a factor of two, and where
+    neither was strong alone a breach was found three days later than from the reports alone
+    (docs/breach.md).
     """
-    sources = ("reports", "counterfeit_use") if config.counterfeit_use else ("reports",)
-    if len(sources) > 1:
-        config = dataclasses.replace(config, alpha=config.alpha / len(sources))
-    bodies = [b for src in sources if (b := _Body.of(engine, as_of, config, src)) is not None]
+    source = "reports+clones" if config.counterfeit_use else "reports"
+    body = _Body.of(engine, as_of, config, source)
+    if body is None:
+        return Detection([], [])
     if not config.explain_away:
-        best = {b.source: _best_of(b.ev, config, b.strata) for b in bodies}
-        return Detection(_assemble_all(bodies, best, config), [])
-    chosen: dict[str, list[PlaceScore]] = {b.source: [] for b in bodies}
+        return Detection(_assemble_body(body, _best_of(body.ev, config, body.strata), config), [])
+    chosen: list[PlaceScore] = []
     taken: set[tuple[str, str]] = set()
     for _ in range(config.max_alerts):
-        picks = [(p, b) for b in bodies if (p := b.next_alert(config, taken)) is not None]
-        if not picks:
+        best = body.next_alert(config, taken)
+        if best is None:
             break
-        best, body = min(picks, key=lambda pick: pick[0].log_p)
-        chosen[body.source].append(best)
+        chosen.append(best)
         taken.add((best.level, best.key))
-        for b in bodies:
-            b.explain(best, b is body)
+        body.explain(best)
     held = [
-        Held(_held_suspect(p, b.source), _held_suspect(r, b.source))
-        for b in bodies
-        for p, r in b.held
+        Held(_held_suspect(body.ev, p), _held_suspect(body.ev, r))
+        for p, r in body.held
         if not {(p.level, p.key), (r.level, r.key)} & taken
     ]
-    return Detection(_assemble_all(bodies, chosen, config), held)
+    return Detection(_assemble_body(body, chosen, config), held)
 
 
-def _held_suspect(p: PlaceScore, source: str) -> Suspect:
+def _basis(ev: Evidence, suspect: Suspect) -> str:
+    """``counterfeit_use`` when most of a suspect's cards are clones not reported yet."""
+    unconfirmed = sum(c in ev.unconfirmed for c in suspect.fraud_card_ids)
+    return "counterfeit_use" if 2 * unconfirmed > len(suspect.fraud_card_ids) else "reports"
+
+
+def _held_suspect(ev: Evidence, p: PlaceScore) -> Suspect:
     stores = [s for s, _ in p.stores] if p.level == "chain" else [p.key]
-    return dataclasses.replace(_suspect(p, p.key, stores), basis=source)
+    suspect = _suspect(p, p.key, stores)
+    return dataclasses.replace(suspect, basis=_basis(ev, suspect))
 
 
-def _assemble_all(
-    bodies: list[_Body], places: dict[str, list[PlaceScore]], config: DetectConfig
-) -> list[Suspect]:
-    out = []
-    for b in bodies:
-        found = assemble(_open_ended(b.ev, places[b.source], config), config)
-        out += [dataclasses.replace(s, basis=b.source) for s in found]
+def _assemble_body(body: _Body, places: list[PlaceScore], config: DetectConfig) -> list[Suspect]:
+    found = assemble(_open_ended(body.ev, places, config), config)
+    out = [dataclasses.replace(s, basis=_basis(body.ev, s)) for s in found]
     return sorted(out, key=lambda s: (-s.score, s.merchant_id))
 
 
@@ -169,21 +171,9 @@ class _Body:
             return p
         return None
 
-    def explain(self, alert: PlaceScore, own: bool) -> None:
-        """Set aside the cards an alert explains: its own, or (another body's alert) this
-        body's cards that paid at its place in its window."""
-        ev = self.ev
-        if own:
-            cards = np.asarray(alert.card_ids, dtype=str)
-        else:
-            at = (
-                ev.names == alert.key
-                if alert.level == "chain"
-                else ev.store_ids[ev.store] == alert.key
-            )
-            rows = at & (ev.ts >= alert.start_us) & (ev.ts <= alert.end_us)
-            cards = ev.card_ids[np.unique(ev.card[rows])]
-        explained = np.isin(ev.fraud_ids, cards)
+    def explain(self, alert: PlaceScore) -> None:
+        """Set aside the defrauded cards an alert explains."""
+        explained = np.isin(self.ev.fraud_ids, np.asarray(alert.card_ids, dtype=str))
         self.strata = [s & ~explained for s in self.strata]
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "fraud_cards_sql",
     "population_sql",
     "pre_fraud_visits_sql",
+    "reported_or_cloned_sql",
     "reports_sql",
     "store_cards_sql",
     "window_cards_sql",
@@ -128,15 +129,42 @@ def counterfeit_use_sql(
     """
 
 
+def reported_or_cloned_sql(
+    e: Engine, start: datetime, as_of: datetime, alibi_kmh: float | None = None
+) -> str:
+    """The cards reported defrauded by ``as_of`` and those seen paying as clones by then
+    (:func:`fraud_cards_sql`, :func:`counterfeit_use_sql`), one row a card from whichever came
+    first; ``confirmed`` is 0 for a clone not reported yet."""
+    reports = fraud_cards_sql(e, start, as_of)
+    clones = counterfeit_use_sql(e, start, as_of, alibi_kmh)
+    return f"""
+        SELECT card_id, min(first_fraud_us) AS first_fraud_us, min(reported_us) AS reported_us,
+               max(counterfeit) AS counterfeit, max(confirmed) AS confirmed
+        FROM (SELECT r.*, 1 AS confirmed FROM ({reports}) r
+              UNION ALL SELECT c.*, 0 AS confirmed FROM ({clones}) c) u
+        GROUP BY card_id
+    """
+
+
 def pre_fraud_visits_sql(
-    e: Engine, start: datetime, as_of: datetime, present_only: bool = False
+    e: Engine,
+    start: datetime,
+    as_of: datetime,
+    present_only: bool = False,
+    clones_at_tills: bool = False,
 ) -> str:
     """Every payment of a defrauded card before its first fraud: the candidate exposures.
     ``present_only``: only where the card itself was read (a till, an ATM) — the only places a
     cloned stripe can have been copied; the airline a traveller booked online before paying by
-    stripe abroad is not one of them."""
+    stripe abroad is not one of them.
+    ``clones_at_tills``: the same for the cards seen as clones and not reported
+    (``cw_fraud_cards.confirmed = 0``, :func:`reported_or_cloned_sql`); a reported card's
+    online payments count as before.
+    """
     ts_us = e.epoch_us("t.timestamp")
     present = f" AND {_read_at_till('t.')}" if present_only else ""
+    if clones_at_tills:
+        present += f" AND (f.confirmed = 1 OR {_read_at_till('t.')})"
     return f"""
         SELECT t.card_id, t.merchant_id, t.merchant_name, t.terminal_id, {ts_us} AS ts_us
         FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
