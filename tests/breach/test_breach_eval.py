@@ -73,3 +73,20 @@ def test_the_activity_null_check_counts_what_it_compares(breach_eval, capsys) ->
         observed, linear, saturating, empirical = out[level]
         assert observed > 0 and linear > saturating > 0 and empirical > 0
         assert f"10 most visited {level}s" in said
+
+
+def test_the_clone_count_splits_victims_from_honest_cards(breach_eval, capsys) -> None:
+    """bench/breach_clones.py on a small world: per day, the clones with the alibi are some of
+    those without it, and the breach's victims appear once its frauds begin."""
+    spec = importlib.util.spec_from_file_location("breach_clones", BENCH.with_name(
+        "breach_clones.py"))  # fmt: skip
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.main(["--cards", "3000", "--days", "20", "--every", "10"])
+    said = capsys.readouterr().out
+    assert "command: .venv/bin/python bench/breach_clones.py --cards 3000" in said
+    assert len(rows) == 3
+    for row in rows:
+        assert all(a <= b for a, b in zip(row["alibi"], row["any"], strict=True))
+    assert rows[-1]["any"][0] > 0
