@@ -88,8 +88,9 @@ class DetectConfig:
     ``counterfeit_use``: also look for the place that cards *seen paying as clones* had in common
     (:func:`cardwatch.breach.queries.counterfeit_use_sql`: a card-present stripe payment in a
     country where the card never paid by chip), reported or not — the issuer sees a cloned
-    stripe the moment it is used, days before its cardholder reports it. Tested as a second
-    body of evidence, each at half of ``alpha``; its alerts say ``basis: counterfeit_use``.
+    stripe the moment it is used, days before its cardholder reports it. They join the reported
+    cards (each from its first fraud or clone use) in one body of evidence; an alert resting
+    mostly on clones nobody reported says ``basis: counterfeit_use``.
     ``clone_alibi_kmh``: such a card counts only when its chip was read, within hours of its
     stripe, farther away than anyone travels at this speed: the card was in two places at once.
     A traveller whose chip a foreign terminal cannot read carries the card abroad; a clone

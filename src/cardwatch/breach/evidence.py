@@ -69,7 +69,7 @@ class Evidence:
     chain_stores: dict[str, int]  # stores per chain, over the look-back
     candidates: list[Candidate]
     tested: dict[str, int]  # places tested per level
-    unconfirmed: frozenset[str] = frozenset()  # cards seen as clones, not reported yet
+    unconfirmed: frozenset[str]  # cards seen as clones, not reported yet
     exact: dict[tuple[str, str, int, int], int] = field(default_factory=dict)
     per_store: dict[tuple[str, int, int], dict[str, int]] = field(default_factory=dict)
 
@@ -148,7 +148,7 @@ def _daily(traffic: pa.Table, n_days: int) -> dict[str, np.ndarray]:
 
 
 #: What makes a card "defrauded" for the tests: its fraud reported by ``as_of``, its stripe seen
-#: used as a clone by then, or either (``DetectConfig.counterfeit_use``, the default).
+#: used as a clone by then, or either (``DetectConfig.counterfeit_use``).
 SOURCES: dict[str, Callable[[Engine, datetime, datetime, DetectConfig], str]] = {
     "reports": lambda e, start, as_of, _: queries.fraud_cards_sql(e, start, as_of),
     "counterfeit_use": lambda e, start, as_of, config: queries.counterfeit_use_sql(
@@ -172,10 +172,7 @@ def gather(
     if fraud.num_rows < config.min_fraud_cards:
         return None
     engine.register("cw_fraud_cards", fraud)
-    present_only = source == "counterfeit_use"  # a stripe is copied where it is read
-    visits = engine.query(queries.pre_fraud_visits_sql(
-        engine, start, as_of, present_only, clones_at_tills=source == "reports+clones"
-    ))  # fmt: skip
+    visits = engine.query(queries.pre_fraud_visits_sql(engine, start, as_of))
     if visits.num_rows == 0:
         return None
     pop = engine.query(queries.population_sql(engine, start, as_of)).to_pylist()[0]
@@ -272,6 +269,5 @@ def gather(
         ts=ts, store_ids=store_ids, store=store, names=names, terminals=terminals,
         chains=chains, chain_stores=chain_stores, candidates=candidates,
         tested={"store": n_stores, "chain": len(chains)} | subset_family,
-        unconfirmed=frozenset(ids_all[_col(fraud, "confirmed") == 0].tolist())
-        if "confirmed" in fraud.column_names else frozenset(),
+        unconfirmed=frozenset(ids_all[_col(fraud, "confirmed") == 0].tolist()),
     )  # fmt: skip

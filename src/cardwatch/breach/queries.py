@@ -54,12 +54,13 @@ def fraud_cards_sql(e: Engine, start: datetime, as_of: datetime) -> str:
     whose first fraud falls after ``start`` can have visited anything before it in the window.
     ``counterfeit`` marks cards with a card-present fraud read from a magnetic stripe: a cloned
     card, the signature of stolen track data (a till breach, a skimmer) rather than of phishing
-    or a lost card. ``reported_us`` is the card's first report: how long victims take to surface."""
+    or a lost card. ``reported_us`` is the card's first report: how long victims take to surface.
+    ``confirmed`` is 1: reported (see :func:`reported_or_cloned_sql`)."""
     return f"""
         SELECT card_id, min({e.epoch_us("timestamp")}) AS first_fraud_us,
                min({e.epoch_us("fraud_reported_at")}) AS reported_us,
                max(CASE WHEN {_from_stripe()} THEN 1 ELSE 0 END)
-                   AS counterfeit
+                   AS counterfeit, 1 AS confirmed
         FROM transactions
         WHERE is_fraud = 1 AND fraud_reported_at <= {e.ts(as_of)} AND timestamp <= {e.ts(as_of)}
         GROUP BY card_id
@@ -91,9 +92,9 @@ def counterfeit_use_sql(
     ``alibi_kmh``: count a card only when its chip was also read somewhere no traveller could
     have come from in the time between — farther than this speed (km/h) covers, two reads less
     than a quarter of an hour apart taken as that far apart — so that the card was in two places
-    at once. A traveller's card
-    is where its stripe is read; a clone's chip stays at home, in its owner's pocket. Rows
-    without coordinates give no alibi."""
+    at once. A traveller's card is where its stripe is read; a clone's chip stays at home, in its
+    owner's pocket. Rows without coordinates give no alibi. ``confirmed`` is 0: nobody has
+    reported it."""
     stripe_us = e.epoch_us("s.timestamp")
     clones = f"""
             SELECT s.card_id, s.merchant_country, {stripe_us} AS ts_us,
@@ -123,7 +124,8 @@ def counterfeit_use_sql(
             SELECT DISTINCT card_id, merchant_country FROM transactions
             WHERE {_span(e, start, as_of)} AND entry_mode IN ('chip', 'contactless')),
         clone AS ({clones}){alibi}
-        SELECT card_id, min(ts_us) AS first_fraud_us, min(ts_us) AS reported_us, 1 AS counterfeit
+        SELECT card_id, min(ts_us) AS first_fraud_us, min(ts_us) AS reported_us, 1 AS counterfeit,
+               0 AS confirmed
         FROM clone{keep}
         GROUP BY card_id
     """
@@ -140,35 +142,23 @@ def reported_or_cloned_sql(
     return f"""
         SELECT card_id, min(first_fraud_us) AS first_fraud_us, min(reported_us) AS reported_us,
                max(counterfeit) AS counterfeit, max(confirmed) AS confirmed
-        FROM (SELECT r.*, 1 AS confirmed FROM ({reports}) r
-              UNION ALL SELECT c.*, 0 AS confirmed FROM ({clones}) c) u
+        FROM (SELECT * FROM ({reports}) r UNION ALL SELECT * FROM ({clones}) c) u
         GROUP BY card_id
     """
 
 
-def pre_fraud_visits_sql(
-    e: Engine,
-    start: datetime,
-    as_of: datetime,
-    present_only: bool = False,
-    clones_at_tills: bool = False,
-) -> str:
-    """Every payment of a defrauded card before its first fraud: the candidate exposures.
-    ``present_only``: only where the card itself was read (a till, an ATM) — the only places a
-    cloned stripe can have been copied; the airline a traveller booked online before paying by
-    stripe abroad is not one of them.
-    ``clones_at_tills``: the same for the cards seen as clones and not reported
-    (``cw_fraud_cards.confirmed = 0``, :func:`reported_or_cloned_sql`); a reported card's
-    online payments count as before.
-    """
+def pre_fraud_visits_sql(e: Engine, start: datetime, as_of: datetime) -> str:
+    """Every payment of a defrauded card before its first fraud: the candidate exposures. A card
+    seen as a clone and not reported (``cw_fraud_cards.confirmed = 0``,
+    :func:`reported_or_cloned_sql`) counts only where it was read (a till, an ATM): a stripe is
+    copied where it is swiped, and the airline a traveller booked online before paying by stripe
+    abroad is not such a place."""
     ts_us = e.epoch_us("t.timestamp")
-    present = f" AND {_read_at_till('t.')}" if present_only else ""
-    if clones_at_tills:
-        present += f" AND (f.confirmed = 1 OR {_read_at_till('t.')})"
     return f"""
         SELECT t.card_id, t.merchant_id, t.merchant_name, t.terminal_id, {ts_us} AS ts_us
         FROM transactions t JOIN cw_fraud_cards f ON t.card_id = f.card_id
-        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us{present}
+        WHERE {_span(e, start, as_of, "t.")} AND {ts_us} < f.first_fraud_us
+          AND (f.confirmed = 1 OR {_read_at_till("t.")})
     """
 
 
