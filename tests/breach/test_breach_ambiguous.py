@@ -45,5 +45,9 @@ def test_a_rival_must_hold_every_victim_and_be_nearly_as_strong() -> None:
     own_chain = _score("CHAIN", -9.0, ["c1", "c2", "c3"], "chain")
     mine = _score("A", -10.0, ["c1", "c2", "c3"], chain="CHAIN")
     assert _ambiguous(config, mine, [mine, own_chain], set()) is None
+    one_outside = DetectConfig(ambiguity_outside_cards=1)
+    assert _ambiguous(one_outside, p, [p, missing_one], set()) is missing_one
+    two_outside = _score("B", -8.0, ["c1", "c4"])
+    assert _ambiguous(one_outside, p, [p, two_outside], set()) is None
     off = DetectConfig(hold_ambiguous=False)
     assert _ambiguous(off, p, [p, superset], set()) is None

@@ -107,6 +107,11 @@ class DetectConfig:
     them apart (:func:`cardwatch.breach.detect._ambiguous`). Most false alerts of the 30,000-card
     sweep were such echoes — Burger Express or MarchéPlus, whose customers are Grand Bazar's,
     alerted on the same victims the day before Grand Bazar (docs/breach.md).
+    ``ambiguity_outside_cards``: how many of the place's defrauded cards may have paid elsewhere
+    than at its rival and still leave the two held. 0 by default. Tried at 2 with clones on the
+    two worlds where clones made an echo alert: one echo was held (Burger Express; the breach
+    found the same day), the other still alerted a day later (Primeur) and the breach was found
+    two days later (docs/breach.md). Not enough to put clones on by default.
 
     >>> DetectConfig().min_fraud_cards
     3
@@ -138,3 +143,4 @@ class DetectConfig:
     clone_alibi_kmh: float | None = 1000.0
     hold_ambiguous: bool = True
     ambiguity_nats: float = 4.0
+    ambiguity_outside_cards: int = 0

@@ -262,8 +262,9 @@ def _ambiguous(
     taken: set[tuple[str, str]],
 ) -> PlaceScore | None:
     """Another place that the evidence cannot yet tell apart from ``p``, if any
-    (``config.hold_ambiguous``): every defrauded card of ``p`` paid there too, in its own window,
-    and its evidence is nearly as strong (``log_p`` within ``config.ambiguity_nats``).
+    (``config.hold_ambiguous``): every defrauded card of ``p`` paid there too, in its own window
+    (all but ``config.ambiguity_outside_cards``), and its evidence is nearly as strong (``log_p``
+    within ``config.ambiguity_nats``).
 
     A breach's victims share more than the breached tills: a chain that the same people use
     (the burger bar of the shopping centre, the supermarket of their town) holds all of a
@@ -281,7 +282,7 @@ def _ambiguous(
             break
         if (r.level, r.key) in taken or _nested(p, r):
             continue
-        if cards <= set(r.card_ids):
+        if len(cards - set(r.card_ids)) <= config.ambiguity_outside_cards:
             return r
     return None
 
