@@ -84,8 +84,8 @@ def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detect
 
     With ``config.counterfeit_use`` the cards seen paying as clones join the reported ones, each
     from its first fraud or clone use, whichever came first: one body of evidence, tested at the
-    whole of ``alpha``. An alert that rests mostly on clones nobody has
-    reported yet says so (``basis="counterfeit_use"``: early, to be confirmed by the reports).
+    whole of ``alpha``. An alert that rests mostly on clones nobody has reported yet says so
+    (``basis="counterfeit_use"``: early, to be confirmed by the reports).
     Two bodies, each at half of ``alpha``, were built first: each paid a factor of two, and where
     neither was strong alone a breach was found three days later than from the reports alone
     (docs/breach.md).
@@ -135,8 +135,8 @@ class _Body:
     """One body of evidence (``evidence.SOURCES``) through the explaining-away rounds: its
     defrauded cards, the strata still in play, the windows localised on the first round."""
 
-    def __init__(self, ev: Evidence, config: DetectConfig, source: str) -> None:
-        self.ev, self.source = ev, source
+    def __init__(self, ev: Evidence, config: DetectConfig) -> None:
+        self.ev = ev
         self.strata = [np.ones(len(ev.fraud_ids), bool)]
         cloned = ev.counterfeit
         if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
@@ -148,7 +148,7 @@ class _Body:
     @classmethod
     def of(cls, engine: Engine, as_of: datetime, config: DetectConfig, source: str) -> _Body | None:
         ev = gather(engine, as_of, config, source)
-        return None if ev is None else cls(ev, config, source)
+        return None if ev is None else cls(ev, config)
 
     def next_alert(self, config: DetectConfig, taken: set[tuple[str, str]]) -> PlaceScore | None:
         """The strongest place that alerts on what is left of this body, if any; places held
