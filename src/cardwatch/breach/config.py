@@ -35,6 +35,10 @@ class DetectConfig:
     two tests then pays a factor of two.
     ``explain_away``: once a place alerts, test the others again without the defrauded cards it
     explains — its victims' bakery and bus line are not breaches. ``max_alerts`` bounds the rounds.
+    ``recheck_alerts``: then test each alert again without the victims of all the others, and
+    drop the echoes that no longer alert, choosing again without them
+    (:meth:`cardwatch.breach.detect._Body.echoes`): explaining away alone goes one way, from
+    the first alert to the later ones.
     ``concentration``: also test whether the defrauded cards' visits to a place crowd into one
     window, given how often each paid there (:mod:`cardwatch.breach.concentration`): the power
     at popular places, where a few victims cannot beat the place's popularity; ``alpha`` is then
@@ -129,6 +133,7 @@ class DetectConfig:
     counterfeit_stratum: bool = True
     explain_away: bool = True
     max_alerts: int = 20
+    recheck_alerts: bool = True
     concentration: bool = False
     open_windows: bool = True
     recent_days: tuple[float, ...] = ()

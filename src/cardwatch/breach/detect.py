@@ -96,15 +96,13 @@ def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detect
         return Detection([], [])
     if not config.explain_away:
         return Detection(_assemble_body(body, _best_of(body.ev, config, body.strata), config), [])
-    chosen: list[PlaceScore] = []
-    taken: set[tuple[str, str]] = set()
-    for _ in range(config.max_alerts):
-        best = body.next_alert(config, taken)
-        if best is None:
+    echoes: set[tuple[str, str]] = set()
+    while True:
+        chosen, taken = body.alerts(config, echoes)
+        found = body.echoes(config, chosen) if config.recheck_alerts else set()
+        if not found:
             break
-        chosen.append(best)
-        taken.add((best.level, best.key))
-        body.explain(best)
+        echoes |= found
     held = [
         Held(_held_suspect(body.ev, p), _held_suspect(body.ev, r))
         for p, r in body.held
@@ -141,6 +139,7 @@ class _Body:
         cloned = ev.counterfeit
         if config.counterfeit_stratum and config.min_fraud_cards <= cloned.sum() < len(cloned):
             self.strata.append(cloned)
+        self.initial = list(self.strata)
         self.localised: list[dict] = [{} for _ in self.strata]
         #: The pairs held on the latest round (place, rival): see :func:`_ambiguous`.
         self.held: list[tuple[PlaceScore, PlaceScore]] = []
@@ -149,6 +148,75 @@ class _Body:
     def of(cls, engine: Engine, as_of: datetime, config: DetectConfig, source: str) -> _Body | None:
         ev = gather(engine, as_of, config, source)
         return None if ev is None else cls(ev, config)
+
+    def alerts(
+        self, config: DetectConfig, echoes: set[tuple[str, str]]
+    ) -> tuple[list[PlaceScore], set[tuple[str, str]]]:
+        """The alerts, strongest first, each explaining its cards away before the next; the
+        ``echoes`` found on an earlier pass are passed over. Also returns the places taken."""
+        self.strata = list(self.initial)
+        chosen: list[PlaceScore] = []
+        taken = set(echoes)
+        for _ in range(config.max_alerts):
+            best = self.next_alert(config, taken)
+            if best is None:
+                break
+            chosen.append(best)
+            taken.add((best.level, best.key))
+            self.explain(best)
+        return chosen, taken
+
+    def echoes(self, config: DetectConfig, chosen: list[PlaceScore]) -> set[tuple[str, str]]:
+        """The alerts that no longer alert once the others' victims are set aside, weakest
+        first: each is tested again without every defrauded card that paid at another alert
+        still kept, in its window.
+
+        Explaining away goes one way: an alert takes its cards from the places tested after it,
+        never from those before. A chain whose regulars are a breach's first victims can come
+        first for a day (the breach's victims, and one honest card or two), and the breached
+        place then alerts on the victims left — two alerts, one of them an echo of the other.
+        Tested against each other, the echo has almost nothing of its own.
+        """
+        if len(chosen) < 2:
+            return set()
+        reach = {(p.level, p.key): self.reach(p) for p in chosen}
+        kept = list(chosen)
+        out: set[tuple[str, str]] = set()
+        for p in sorted(chosen, key=lambda p: (-p.log_p, p.level, p.key)):
+            others = [reach[(q.level, q.key)] for q in kept if q is not p]
+            if not others:
+                break
+            elsewhere = np.logical_or.reduce(others)
+            if not (reach[(p.level, p.key)] & elsewhere).any():
+                continue
+            alone = [s & ~elsewhere for s in self.initial]
+            if self.log_p(config, p, alone) > math.log(config.alpha):
+                kept.remove(p)
+                out.add((p.level, p.key))
+        return out
+
+    def reach(self, p: PlaceScore) -> np.ndarray:
+        """Every defrauded card (a mask over ``fraud_ids``) that paid at an alerted place in its
+        window before its first fraud, whether or not an earlier alert had explained it."""
+        ev = self.ev
+        cand = next(c for c in ev.candidates if (c.level, c.key) == (p.level, p.key))
+        rows = cand.idx[(ev.ts[cand.idx] >= p.start_us) & (ev.ts[cand.idx] <= p.end_us)]
+        if p.subset:
+            rows = rows[np.isin(ev.store_ids[ev.store[rows]], [s for s, _ in p.stores])]
+        return np.isin(ev.fraud_ids, ev.card_ids[np.unique(ev.card[rows])])
+
+    def log_p(self, config: DetectConfig, p: PlaceScore, strata: list[np.ndarray]) -> float:
+        """``p``'s evidence on ``strata`` by the test that alerted it (0 when too few cards)."""
+        best = 0.0
+        for i, active in enumerate(strata):
+            if p.subset:
+                scores = score_subsets(self.ev, config, active, len(strata), {p.key})
+            else:
+                scores = score_places(self.ev, config, active, len(strata), self.localised[i])
+            for q in scores:
+                if (q.level, q.key) == (p.level, p.key) and _alerts(q, config):
+                    best = min(best, q.log_p)
+        return best
 
     def next_alert(self, config: DetectConfig, taken: set[tuple[str, str]]) -> PlaceScore | None:
         """The strongest place that alerts on what is left of this body, if any; places held

@@ -58,6 +58,7 @@ class PlaceScore:
     terminals: list[tuple[str, int]] = field(default_factory=list)
     stores: list[tuple[str, int]] = field(default_factory=list)
     ongoing: bool = False
+    subset: bool = False  # found by the subset scan: ``stores`` are the chain's stores alerted
 
     @property
     def score(self) -> float:
@@ -363,6 +364,8 @@ def score_subsets(
             best[p.key] = (log_p, p, idx, ws, we, k, n, expected)
     tested = sum(ev.tested.values())
     out = [_place_score(ev, config, tested, *b) for b in best.values()]
+    for s in out:
+        s.subset = True
     return sorted(out, key=lambda s: (s.log_p, s.level, s.key))
 
 
