@@ -205,9 +205,9 @@ def breached_world(world_factory: Callable[..., World]) -> World:
 TWINS_AS_OF = T0 + timedelta(days=60)
 
 
-def twin_places(victims: list[int]) -> pa.Table:
-    """3,000 cards at 300 local places; cards 0-99 also shop at ``A``, cards 20-119 at ``B``
-    (the same people, mostly, on the same trips: a shopping centre); ``victims`` are
+def twin_places(victims: list[int], b_last: int = 119) -> pa.Table:
+    """3,000 cards at 300 local places; cards 0-99 also shop at ``A``, cards 20-``b_last`` at
+    ``B`` (the same people, mostly, on the same trips: a shopping centre); ``victims`` are
     defrauded online on day 50 and reported on day 52, and ten cards far from either place are
     defrauded at random (background fraud)."""
     rng = np.random.default_rng(3)
@@ -239,7 +239,7 @@ def twin_places(victims: list[int]) -> pa.Table:
         if card < 120:  # A's and B's customers shop at both in one trip, when they use both
             for day in rng.uniform(0, 48, 3):
                 for hour, place in ((0, "A"), (1, "B")):
-                    if (place == "A" and card < 100) or (place == "B" and card >= 20):
+                    if (place == "A" and card < 100) or (place == "B" and 20 <= card <= b_last):
                         add(card, float(day) + hour / 24, place)
     for card in victims:
         add(card, 50.0, "WEB", fraud=1)

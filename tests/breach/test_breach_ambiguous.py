@@ -27,6 +27,17 @@ def test_victims_of_one_place_only_decide_between_them() -> None:
     assert _places(detect(told_apart, AS_OF)) == {"A"}
 
 
+def test_an_echo_that_came_first_is_dropped_once_the_breach_alerts() -> None:
+    # B's 15 customers are all A's too; all 15 are defrauded, with 6 of A's other customers.
+    # B is the stronger (15 of 15) and alerts first; A then alerts on its 6 cards of its own.
+    # Tested again without A's victims, B has nothing left: it was A's echo.
+    history = twin_places([*range(20, 35), *range(0, 6)], b_last=34)
+    one_way = detect(history, AS_OF, DetectConfig(recheck_alerts=False))
+    assert [s.merchant_id for s in one_way] == ["B", "A"]
+    found = detect(history, AS_OF)
+    assert [(s.merchant_id, s.fraud_cards) for s in found] == [("A", 21)]
+
+
 def _score(key: str, log_p: float, cards: list[str], level: str = "store",
            chain: str | None = None) -> PlaceScore:  # fmt: skip
     return PlaceScore(level, key, chain, 0, 1, len(cards), 100, 0.5, log_p, 0.0, 0, 10, cards)
