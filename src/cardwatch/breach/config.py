@@ -39,6 +39,10 @@ class DetectConfig:
     drop the echoes that no longer alert, choosing again without them
     (:meth:`cardwatch.breach.detect._Body.echoes`): explaining away alone goes one way, from
     the first alert to the later ones.
+    ``explain_known``: set aside the victims of breaches alerted already (the daily job's open
+    breaches, the earlier runs of ``survey_daily``) before testing anything: a chain whose
+    regulars were a breach's victims alerted on them, days after the breach itself, when the
+    breach's own alert could not repeat (docs/breach.md).
     ``concentration``: also test whether the defrauded cards' visits to a place crowd into one
     window, given how often each paid there (:mod:`cardwatch.breach.concentration`): the power
     at popular places, where a few victims cannot beat the place's popularity; ``alpha`` is then
@@ -134,6 +138,7 @@ class DetectConfig:
     explain_away: bool = True
     max_alerts: int = 20
     recheck_alerts: bool = True
+    explain_known: bool = True
     concentration: bool = False
     open_windows: bool = True
     recent_days: tuple[float, ...] = ()

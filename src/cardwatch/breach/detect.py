@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -61,9 +61,14 @@ def detect(history: History, as_of: datetime, config: DetectConfig | None = None
     return survey(history, as_of, config).suspects
 
 
-def survey(history: History, as_of: datetime, config: DetectConfig | None = None) -> Detection:
+def survey(
+    history: History,
+    as_of: datetime,
+    config: DetectConfig | None = None,
+    known: Sequence[Suspect] = (),
+) -> Detection:
     """:func:`detect`, with the places held as not yet told apart beside the alerts."""
-    return survey_with(duckdb_engine(history), as_of, config or DetectConfig())
+    return survey_with(duckdb_engine(history), as_of, config or DetectConfig(), known)
 
 
 def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[Suspect]:
@@ -71,8 +76,15 @@ def detect_with(engine: Engine, as_of: datetime, config: DetectConfig) -> list[S
     return survey_with(engine, as_of, config).suspects
 
 
-def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detection:
+def survey_with(
+    engine: Engine, as_of: datetime, config: DetectConfig, known: Sequence[Suspect] = ()
+) -> Detection:
     """:func:`survey` on any engine (DuckDB, Spark).
+
+    ``known``: breaches alerted already (the daily job's open breaches, :func:`survey_daily`'s
+    earlier runs). With ``config.explain_known`` their victims — the defrauded cards that paid
+    there in their windows — are set aside before anything is tested: they have an explanation.
+    A known place alerts again only on victims outside its window (it is widening).
 
     Places are alerted one at a time, the strongest first; each alert's defrauded cards (those
     that paid there in its window) are then set aside and the rest tested again. Victims of a
@@ -94,6 +106,8 @@ def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detect
     body = _Body.of(engine, as_of, config, source)
     if body is None:
         return Detection([], [])
+    if config.explain_known and known:
+        body.set_aside(_victims_of(body.ev, known))
     if not config.explain_away:
         return Detection(_assemble_body(body, _best_of(body.ev, config, body.strata), config), [])
     echoes: set[tuple[str, str]] = set()
@@ -109,6 +123,22 @@ def survey_with(engine: Engine, as_of: datetime, config: DetectConfig) -> Detect
         if not {(p.level, p.key), (r.level, r.key)} & taken
     ]
     return Detection(_assemble_body(body, chosen, config), held)
+
+
+def _victims_of(ev: Evidence, known: Sequence[Suspect]) -> np.ndarray:
+    """The defrauded cards (a mask over ``ev.fraud_ids``) that paid before their first fraud at
+    one of the stores of a known breach in its window (open to ``as_of`` while it is ongoing)."""
+    out = np.zeros(len(ev.fraud_ids), bool)
+    for k in known:
+        at = np.isin(ev.store_ids, list(k.merchant_ids))[ev.store]
+        end = ev.as_of_us if k.ongoing else _us(k.window_end)
+        rows = at & (ev.ts >= _us(k.window_start)) & (ev.ts <= end)
+        out[ev.card_fraud[np.unique(ev.card[rows])]] = True
+    return out
+
+
+def _us(t: datetime) -> int:
+    return int(as_utc(t).timestamp() * 1_000_000)
 
 
 def _basis(ev: Evidence, suspect: Suspect) -> str:
@@ -238,6 +268,11 @@ class _Body:
                 continue
             return p
         return None
+
+    def set_aside(self, explained: np.ndarray) -> None:
+        """Take cards out of play for good (explained by known breaches)."""
+        self.initial = [s & ~explained for s in self.initial]
+        self.strata = list(self.initial)
 
     def explain(self, alert: PlaceScore) -> None:
         """Set aside the defrauded cards an alert explains."""
@@ -445,7 +480,8 @@ def survey_daily(
     """Every run of detection as of ``start``, ``start + step``, … up to ``end``, with what it
     found (alerts and held pairs). A run with no fraud report and no card seen paying as a clone
     (``config.counterfeit_use``) since the previous one is skipped: its alerts could only differ
-    by the drift of the look-back window.
+    by the drift of the look-back window. Each run knows the alerts of the runs before it, as
+    the daily job knows its open breaches (``config.explain_known``).
     """
     config = config or DetectConfig()
     engine = duckdb_engine(history)
@@ -454,6 +490,7 @@ def survey_daily(
     reported = np.sort(reports.column("reported_us").to_numpy(zero_copy_only=False))
     prev: datetime | None = None
     clones: set[str] = set()
+    known: dict[tuple[str, datetime, datetime], Suspect] = {}
     t = start
     while t <= end:
         lo = int((prev or start - step).timestamp() * 1e6)
@@ -464,7 +501,9 @@ def survey_daily(
             new += len(seen - clones)
             clones = seen
         if prev is None or new > 0:
-            yield t, survey_with(engine, t, config)
+            found = survey_with(engine, t, config, list(known.values()))
+            known |= {(x.key, x.window_start, x.window_end): x for x in found.suspects}
+            yield t, found
         prev = t
         t += step
 
