@@ -83,8 +83,9 @@ def survey_with(
 
     ``known``: breaches alerted already (the daily job's open breaches, :func:`survey_daily`'s
     earlier runs). With ``config.explain_known`` their victims — the defrauded cards that paid
-    there in their windows — are set aside before anything is tested: they have an explanation.
-    A known place alerts again only on victims outside its window (it is widening).
+    there in their windows — are set aside before the other places are tested: they have an
+    explanation. A known place is still tested on all the evidence, and alerts again if it
+    still does, as it stands now (its window may have widened).
 
     Places are alerted one at a time, the strongest first; each alert's defrauded cards (those
     that paid there in its window) are then set aside and the rest tested again. Victims of a
@@ -106,17 +107,22 @@ def survey_with(
     body = _Body.of(engine, as_of, config, source)
     if body is None:
         return Detection([], [])
+    again: list[PlaceScore] = []
+    passed: set[tuple[str, str]] = set()  # places not to alert in the rounds below
     if config.explain_known and known:
+        passed = {(k.level, k.merchant_id) for k in known}
+        again = [p for p in _best_of(body.ev, config, body.strata, body.localised)
+                 if (p.level, p.key) in passed and _alerts(p, config)]  # fmt: skip
         body.set_aside(_victims_of(body.ev, known))
     if not config.explain_away:
         return Detection(_assemble_body(body, _best_of(body.ev, config, body.strata), config), [])
-    echoes: set[tuple[str, str]] = set()
     while True:
-        chosen, taken = body.alerts(config, echoes)
-        found = body.echoes(config, chosen) if config.recheck_alerts else set()
-        if not found:
+        chosen, taken = body.alerts(config, passed)
+        echoes = body.echoes(config, chosen) if config.recheck_alerts else set()
+        if not echoes:
             break
-        echoes |= found
+        passed |= echoes
+    chosen = again + chosen
     held = [
         Held(_held_suspect(body.ev, p), _held_suspect(body.ev, r))
         for p, r in body.held
@@ -180,13 +186,14 @@ class _Body:
         return None if ev is None else cls(ev, config)
 
     def alerts(
-        self, config: DetectConfig, echoes: set[tuple[str, str]]
+        self, config: DetectConfig, passed: set[tuple[str, str]]
     ) -> tuple[list[PlaceScore], set[tuple[str, str]]]:
         """The alerts, strongest first, each explaining its cards away before the next; the
-        ``echoes`` found on an earlier pass are passed over. Also returns the places taken."""
+        places ``passed`` (echoes found on an earlier pass, known breaches) are passed over.
+        Also returns the places taken."""
         self.strata = list(self.initial)
         chosen: list[PlaceScore] = []
-        taken = set(echoes)
+        taken = set(passed)
         for _ in range(config.max_alerts):
             best = self.next_alert(config, taken)
             if best is None:

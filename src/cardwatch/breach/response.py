@@ -722,6 +722,7 @@ def suspect_of(breach: Breach) -> Suspect:
         blame=float(ev.get("blame", 0.0)),
         places_tested=int(ev.get("places_tested", 0)),
         fraud_card_ids=tuple(str(c) for c in ev.get("fraud_card_ids") or []),
+        ongoing=bool(ev.get("ongoing", False)),
         basis=str(ev.get("basis", "reports")),
     )
 

@@ -18,7 +18,10 @@ respond, or the console's notify).
 
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
-dismissed or closed is left alone. A run whose history has no fraud reported (and, when clones are
+dismissed or closed is left alone. The victims of the breaches stored already (all but the
+dismissed ones, false alarms) are set aside before a run tests anything
+(``DetectConfig.explain_known``): the chain the victims also shop at cannot alert on them days
+after the breach itself. A run whose history has no fraud reported (and, when clones are
 evidence, ``DetectConfig.counterfeit_use``, no card newly seen paying as a clone) since the last
 run is recorded and skipped: its answer could only drift. Each run's as-of time is stored
 (``job_runs``), so a restart does not repeat the day's run; the last run's time and counts are in
@@ -231,8 +234,11 @@ class DailyDetection:
         return report
 
     def _detect(self, history: LiveHistory, now: datetime, report: DailyReport) -> None:
+        # A dismissed breach was a false alarm: its cards are back in play. A closed one was
+        # real, and its victims are still explained by it.
+        known = [suspect_of(b) for b in self.store.breaches() if b.status != "dismissed"]
         with history.connect() as con:
-            result = survey(con, now, self.config)
+            result = survey(con, now, self.config, known)
         found = result.suspects
         report.suspects = len(found)
         report.held = [
