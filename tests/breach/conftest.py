@@ -205,11 +205,11 @@ def breached_world(world_factory: Callable[..., World]) -> World:
 TWINS_AS_OF = T0 + timedelta(days=60)
 
 
-def twin_places(victims: list[int], b_last: int = 119) -> pa.Table:
+def twin_places(victims: list[int], b_last: int = 119, late: tuple[int, ...] = ()) -> pa.Table:
     """3,000 cards at 300 local places; cards 0-99 also shop at ``A``, cards 20-``b_last`` at
     ``B`` (the same people, mostly, on the same trips: a shopping centre); ``victims`` are
     defrauded online on day 50 and reported on day 52, and ten cards far from either place are
-    defrauded at random (background fraud)."""
+    defrauded at random (background fraud), and the ``late`` ones on day 55."""
     rng = np.random.default_rng(3)
     rows: dict[str, list] = {name: [] for name in HISTORY_SCHEMA.names}
 
@@ -245,4 +245,6 @@ def twin_places(victims: list[int], b_last: int = 119) -> pa.Table:
         add(card, 50.0, "WEB", fraud=1)
     for card in rng.choice(np.arange(500, 3000), 10, replace=False):
         add(int(card), float(rng.uniform(10, 55)), "WEB", fraud=1)
+    for card in late:
+        add(card, 55.0, "WEB", fraud=1)
     return pa.table(rows, schema=HISTORY_SCHEMA).sort_by("timestamp")

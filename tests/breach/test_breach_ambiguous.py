@@ -4,12 +4,18 @@ not alert in its stead."""
 
 from __future__ import annotations
 
+import importlib
+from datetime import timedelta
+
 from tests.breach.conftest import TWINS_AS_OF as AS_OF
 from tests.breach.conftest import twin_places
 
-from cardwatch.breach import DetectConfig, detect
+from cardwatch.breach import DetectConfig, detect, survey, survey_daily
 from cardwatch.breach.detect import _ambiguous
 from cardwatch.breach.places import PlaceScore
+
+#: The module (the package's ``detect`` is the function of the same name).
+detect_module = importlib.import_module("cardwatch.breach.detect")
 
 
 def _places(found: list) -> set[str]:
@@ -36,6 +42,37 @@ def test_an_echo_that_came_first_is_dropped_once_the_breach_alerts() -> None:
     assert [s.merchant_id for s in one_way] == ["B", "A"]
     found = detect(history, AS_OF)
     assert [(s.merchant_id, s.fraud_cards) for s in found] == [("A", 21)]
+
+
+def test_the_victims_of_a_known_breach_are_set_aside() -> None:
+    # The same echo, in a run that knows A already (alerted the day before, say): B is tested
+    # without A's victims, and has none of its own; A alerts again, as it stands now.
+    history = twin_places([*range(20, 35), *range(0, 6)], b_last=34)
+    [a] = detect(history, AS_OF)
+    one_way = DetectConfig(recheck_alerts=False)
+    found = survey(history, AS_OF, one_way, known=[a])
+    assert [s.merchant_id for s in found.suspects] == ["A"] and found.held == []
+    forgetful = DetectConfig(recheck_alerts=False, explain_known=False)
+    assert [s.merchant_id for s in survey(history, AS_OF, forgetful, known=[a]).suspects] == [
+        "B",
+        "A",
+    ]
+
+
+def test_each_daily_run_knows_the_alerts_of_the_runs_before(monkeypatch) -> None:
+    history = twin_places([*range(20, 28), 0, 1, 2, 3], late=(2500,))  # a report on day 57
+    seen: list[list[str]] = []
+    survey_with = detect_module.survey_with
+
+    def spy(engine, as_of, config, known=()):
+        seen.append(sorted(k.key for k in known))
+        return survey_with(engine, as_of, config, known)
+
+    monkeypatch.setattr(detect_module, "survey_with", spy)
+    runs = list(survey_daily(history, AS_OF - timedelta(days=9), AS_OF))
+    assert len(runs) >= 2 and seen[0] == []
+    first = next(i for i, (_, run) in enumerate(runs) if run.suspects)
+    assert len(seen) > first + 1 and all("store:A" in k for k in seen[first + 1 :])
 
 
 def _score(key: str, log_p: float, cards: list[str], level: str = "store",

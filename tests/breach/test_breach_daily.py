@@ -13,8 +13,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from tests.server.stores import opened
 
-from cardwatch.breach import DetectConfig
+from cardwatch.breach import DetectConfig, survey
 from cardwatch.schema import HISTORY_SCHEMA
+from cardwatch.server import daily
 from cardwatch.server.daily import JOB, DailyDetection
 from cardwatch.server.local import SimulatedClock, free_port
 from cardwatch.store.history import History
@@ -135,6 +136,27 @@ def test_a_dismissed_breach_stays_dismissed(workspace, store) -> None:
     assert report is not None and not report.created and not report.updated
     assert report.already == report.suspects >= 1
     assert store.get_breach(bid).status == "dismissed"
+
+
+def test_the_job_sets_aside_the_victims_of_its_breaches_not_dismissed(
+    workspace, store, monkeypatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def spy(con, now, config, known=()):
+        seen.append(sorted(k.key for k in known))
+        return survey(con, now, config, known)
+
+    monkeypatch.setattr(daily, "survey", spy)
+    clock = _clock(datetime(2013, 12, 20, 3, tzinfo=UTC))
+    job = DailyDetection(workspace, store, clock=clock, hour=HOUR)
+    bid = job.tick().created[0]
+    _advance(clock, timedelta(days=11))
+    job.tick()
+    store.set_breach_status(bid, "dismissed")  # a false alarm: its cards are back in play
+    _advance(clock, timedelta(days=11))
+    job.tick()
+    assert seen == [[], ["chain:BIGMART"], []]
 
 
 def test_no_new_report_skips_the_run(workspace, store) -> None:
