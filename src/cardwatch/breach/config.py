@@ -39,10 +39,11 @@ class DetectConfig:
     drop the echoes that no longer alert, choosing again without them
     (:meth:`cardwatch.breach.detect._Body.echoes`): explaining away alone goes one way, from
     the first alert to the later ones.
-    ``explain_known``: set aside the victims of breaches alerted already (the daily job's open
-    breaches, the earlier runs of ``survey_daily``) before testing anything: a chain whose
-    regulars were a breach's victims alerted on them, days after the breach itself, when the
-    breach's own alert could not repeat (docs/breach.md).
+    ``explain_known``: set aside the victims of breaches alerted already (the daily job's
+    breaches but the dismissed ones, the earlier runs of ``survey_daily``) before testing the
+    other places: a chain whose regulars were a breach's victims alerted on them, days after the
+    breach itself, on a day the breach's own evidence fell short (docs/breach.md). The known
+    places are still tested on all the evidence, to be widened.
     ``concentration``: also test whether the defrauded cards' visits to a place crowd into one
     window, given how often each paid there (:mod:`cardwatch.breach.concentration`): the power
     at popular places, where a few victims cannot beat the place's popularity; ``alpha`` is then
