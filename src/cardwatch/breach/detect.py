@@ -111,7 +111,8 @@ def survey_with(
     passed: set[tuple[str, str]] = set()  # places not to alert in the rounds below
     if config.explain_known and known:
         passed = {(k.level, k.merchant_id) for k in known}
-        again = [p for p in _best_of(body.ev, config, body.strata, body.localised)
+        others = {("chain", c) for c in body.ev.chains} - passed  # no subset scan wanted there
+        again = [p for p in _best_of(body.ev, config, body.strata, body.localised, others)
                  if (p.level, p.key) in passed and _alerts(p, config)]  # fmt: skip
         body.set_aside(_victims_of(body.ev, known))
     if not config.explain_away:
