@@ -5,8 +5,8 @@ Generates, inside DuckDB with ``range`` and ``random``, a history of ROWS paymen
 by ROWS/100 cards at 50,000 merchants (Zipf-like popularity), every ``HISTORY_SCHEMA`` column
 filled (chip card-present payments at home, around Paris), with one breached merchant: 2% of the
 cards that paid there during a 20-day window are defrauded 3-20 days later (two thirds as cloned
-magstripe cards in New York, the rest online; unless ``--no-clones``, those that a chip read
-at home within hours gives an alibi are evidence too); plus background fraud (online,
+magstripe cards in New York, the rest online; with ``--clones``, those that a chip read at
+home within hours gives an alibi are evidence too); plus background fraud (online,
 phishing-like) on 0.05% of the cards at random times. Then times ``detect`` as of day 100, over
 the DuckDB table or (``--parquet DIR``) over the history written to Parquet, as the workspace
 keeps it.
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument(
         "--clones",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="clones as evidence (the detector's default); --no-clones: the reports alone",
+        default=False,
+        help="clones as evidence (off by default, as in the detector): --clones",
     )
     parser.add_argument(
         "--reuse",
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(f"breached {BREACHED} ranked first: {first}")
     extra = f" --parquet {args.parquet}" if args.parquet else ""
     extra += " --reuse" if reuse else ""
-    extra += "" if args.clones else " --no-clones"
+    extra += " --clones" if args.clones else ""
     print(f"command: .venv/bin/python bench/bench_breach_scale.py --rows {args.rows}{extra}")
     return {"rows": n, "victims": victims, "seconds": took, "found": found, "first": first}
 

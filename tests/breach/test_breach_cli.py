@@ -63,14 +63,15 @@ def test_detect_writes_json(workspace, breached_world, tmp_path) -> None:
 
 
 def test_detect_with_clones_alerts_before_the_reports(workspace, world_factory, tmp_path) -> None:
-    """Clones are evidence by default; ``--no-clones`` waits for the reports."""
+    """``--clones`` finds the breach from its clones; by default detection waits for the
+    reports."""
     world = world_factory(cloned=True)
     History(workspace).append(world.table)
     as_of = (world.first_report + timedelta(days=5)).isoformat()
     args = ["breach", "detect", "--home", str(workspace.home), "--as-of", as_of, "--out"]
     plain, early = tmp_path / "plain.json", tmp_path / "early.json"
-    assert CliRunner().invoke(app, [*args, str(plain), "--no-clones"]).exit_code == 0
-    result = CliRunner().invoke(app, [*args, str(early)])
+    assert CliRunner().invoke(app, [*args, str(plain)]).exit_code == 0
+    result = CliRunner().invoke(app, [*args, str(early), "--clones"])
     assert result.exit_code == 0, result.output
     assert "BIGMART" not in [s["merchant_id"] for s in json.loads(plain.read_text())]
     found = json.loads(early.read_text())

@@ -92,7 +92,7 @@ def test_clones_find_the_breach_before_the_reports_do(world_factory: Callable) -
     assert world.first_report is not None
     as_of = world.first_report + timedelta(days=5)  # a few victims reported: not enough yet
     assert not [s for s in detect(world.table, as_of, REPORTS) if CHAIN in (s.chain, s.merchant_id)]
-    found = detect(world.table, as_of)  # clones are evidence by default
+    found = detect(world.table, as_of, EARLY)
     assert found and found[0].merchant_id == CHAIN and found[0].level == "chain"
     assert found[0].basis == "counterfeit_use" and found[0].to_dict()["basis"] == "counterfeit_use"
     assert set(found[0].fraud_card_ids) <= world.victims

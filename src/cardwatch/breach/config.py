@@ -105,12 +105,13 @@ class DetectConfig:
     A traveller whose chip a foreign terminal cannot read carries the card abroad; a clone
     leaves it at home, in its owner's pocket, still paying by chip. ``None`` counts every stripe
     read where the chip never was, travellers included. Needs the merchants' coordinates (a
-    history without them has no clones, and detection runs on the reports alone). On by
-    default: with the alibi travellers cannot raise it (an airport shop every one of them paid
-    at is the test), it meets the 2013-like scenario's 2-day goal, and the two echoes it made
-    alert in the 0.5 % worlds (chains whose regulars were the breach's victims, days after the
-    breach's own alert) are gone since runs know the breaches alerted before them
-    (``explain_known``; docs/breach.md).
+    history without them has no clones, and detection runs on the reports alone). With the
+    alibi travellers cannot raise it (an airport shop every one of them paid at is the test),
+    and it meets the 2013-like scenario's 2-day goal; since runs know the breaches alerted
+    before them (``explain_known``) the two echoes it made alert in the 0.5 % worlds are gone.
+    Still off by default: with a 10-day delay before the first fraud it made another echo
+    alert two days before the breach's own first alert, which memory cannot prevent
+    (docs/breach.md).
 
     ``hold_ambiguous``: do not alert a place while every one of its defrauded cards also paid at
     another place (not its own chain or store) whose evidence is within ``ambiguity_nats`` of its
@@ -152,7 +153,7 @@ class DetectConfig:
     subset_reach_days: float = 56.0
     subset_draws: int = 200_000
     name_group_leave_one_out: bool = False
-    counterfeit_use: bool = True
+    counterfeit_use: bool = False
     clone_alibi_kmh: float | None = 1000.0
     hold_ambiguous: bool = True
     ambiguity_nats: float = 4.0

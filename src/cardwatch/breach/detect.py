@@ -95,10 +95,10 @@ def survey_with(
     paid at another place nearly as strong is held until the next victims tell the two apart
     (:func:`_ambiguous`); the pairs still held when no place is left to alert are reported.
 
-    With ``config.counterfeit_use`` (the default) the cards seen paying as clones join the
-    reported ones, each from its first fraud or clone use, whichever came first: one body of
-    evidence, tested at the whole of ``alpha``. An alert that rests mostly on clones nobody has
-    reported yet says so (``basis="counterfeit_use"``: early, to be confirmed by the reports).
+    With ``config.counterfeit_use`` the cards seen paying as clones join the reported ones, each
+    from its first fraud or clone use, whichever came first: one body of evidence, tested at the
+    whole of ``alpha``. An alert that rests mostly on clones nobody has reported yet says so
+    (``basis="counterfeit_use"``: early, to be confirmed by the reports).
     Two bodies, each at half of ``alpha``, were built first: each paid a factor of two, and where
     neither was strong alone a breach was found three days later than from the reports alone
     (docs/breach.md).

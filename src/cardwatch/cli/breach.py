@@ -51,7 +51,7 @@ Clones = Annotated[
         help="Also search from the cards seen paying as clones (a stripe read where the card "
         "never used its chip, while its chip was read too far away to have travelled), reported "
         "or not: days earlier than the reports, unconfirmed; such alerts say basis "
-        "counterfeit_use. --no-clones: the fraud reports alone.",
+        "counterfeit_use. Off by default: the fraud reports alone.",
     ),
 ]
 
@@ -129,7 +129,7 @@ def detect_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON list here.", callback=output_file)
     ] = None,
-    clones: Clones = True,
+    clones: Clones = False,
 ) -> None:
     """Rank suspected points of compromise, using only fraud reported by --as-of."""
     history, moment = _source(home, as_of)
@@ -157,7 +157,7 @@ def exposure_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Reissue plan CSV.", callback=output_file)
     ] = None,
-    clones: Clones = True,
+    clones: Clones = False,
 ) -> None:
     """The cards exposed at a detected suspect, most at risk first."""
     history, moment = _source(home, as_of)
@@ -262,7 +262,7 @@ def respond_command(
             show_default=False,
         ),
     ] = None,
-    clones: Clones = True,
+    clones: Clones = False,
 ) -> None:
     """Record the breach and its exposure, flag exposed cards, queue victims for analysts,
     notify cardholders and plan reissues. Safe to run again: a later --as-of updates the same

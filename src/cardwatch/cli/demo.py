@@ -222,9 +222,8 @@ def act_breach(ws: Workspace, world: World, start: datetime, notify: bool) -> No
         "3 · Finding the breach",
         "Every day, cardwatch looks for the common point of purchase "
         "of the cards reported defrauded, against chance — popular shops and heavy spenders "
-        "discounted — and, before anyone reports them, of the cards seen paying as clones: a "
-        "stripe read abroad while the card's chip was paying at home. In 2013 the retailer "
-        "heard of its breach after 15 days, the public after 22.",
+        "discounted. In 2013 the retailer heard of its breach after 15 days, the public after "
+        "22.",
     )
     history = History(ws)
     end = pc.max(history.table().column("timestamp")).as_py()

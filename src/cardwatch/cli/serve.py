@@ -140,9 +140,9 @@ def serve(
             help="Breach detection also searches from the cards seen paying as clones (a stripe "
             "read where the card never used its chip, while its chip was read too far away to "
             "have travelled), reported or not: days earlier, unconfirmed (`breach detect "
-            "--clones`). --no-detect-clones: the fraud reports alone.",
+            "--clones`). Off by default: the fraud reports alone.",
         ),
-    ] = True,
+    ] = False,
     no_detect: Annotated[
         bool, typer.Option("--no-detect", help="No daily breach detection in this process.")
     ] = False,
