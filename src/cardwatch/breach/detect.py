@@ -24,6 +24,7 @@ from cardwatch.breach.evidence import SOURCES, Evidence, gather
 from cardwatch.breach.places import PlaceScore, leave_one_out, prefetch, score_places, score_subsets
 from cardwatch.breach.stats import expected_unseen
 from cardwatch.breach.suspect import Held, Suspect, from_us
+from cardwatch.profiles.eventtime import to_us
 
 __all__ = [
     "Detection",
@@ -138,14 +139,10 @@ def _victims_of(ev: Evidence, known: Sequence[Suspect]) -> np.ndarray:
     out = np.zeros(len(ev.fraud_ids), bool)
     for k in known:
         at = np.isin(ev.store_ids, list(k.merchant_ids))[ev.store]
-        end = ev.as_of_us if k.ongoing else _us(k.window_end)
-        rows = at & (ev.ts >= _us(k.window_start)) & (ev.ts <= end)
+        end = ev.as_of_us if k.ongoing else to_us(k.window_end)
+        rows = at & (ev.ts >= to_us(k.window_start)) & (ev.ts <= end)
         out[ev.card_fraud[np.unique(ev.card[rows])]] = True
     return out
-
-
-def _us(t: datetime) -> int:
-    return int(as_utc(t).timestamp() * 1_000_000)
 
 
 def _basis(ev: Evidence, suspect: Suspect) -> str:

@@ -19,9 +19,10 @@ respond, or the console's notify).
 A suspect is already alerted when a stored breach names the same chain or one of the same stores
 with an overlapping window (:func:`cardwatch.breach.response.match_breach`); a breach an analyst
 dismissed or closed is left alone. The victims of the breaches stored already (all but the
-dismissed ones, false alarms) are set aside before a run tests anything
+dismissed ones, false alarms) are set aside before the other places are tested
 (``DetectConfig.explain_known``): the chain the victims also shop at cannot alert on them days
-after the breach itself. A run whose history has no fraud reported (and, when clones are
+after the breach itself. The stored places are still tested on all the evidence, so a breach
+that goes on is widened. A run whose history has no fraud reported (and, when clones are
 evidence, ``DetectConfig.counterfeit_use``, no card newly seen paying as a clone) since the last
 run is recorded and skipped: its answer could only drift. Each run's as-of time is stored
 (``job_runs``), so a restart does not repeat the day's run; the last run's time and counts are in
